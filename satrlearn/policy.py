@@ -1,0 +1,418 @@
+"""The trained policy: validated wrappers over the kernels, action mapping and a safe file.
+
+:class:`NetworkBatch` runs ``K`` networks (each with its own connections) in lockstep; it is
+what rollouts and :class:`RSNNPolicy` both call. :class:`RSNNPolicy` is one deterministic
+network plus its observation normaliser and action mapping, usable in a Gymnasium loop and
+through Stable-Baselines3's ``predict`` protocol.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+
+import gymnasium as gym
+import numpy as np
+
+from . import _kernels
+from .network import NetworkConfig, pack_bits, pack_hidden, split_params, unpack_bits
+from .normalization import ObservationNormalizer
+
+__all__ = ["NetworkBatch", "ActionMap", "RSNNPolicy", "FORMAT_VERSION"]
+
+FORMAT_VERSION = 1
+_MAGIC = "satrlearn-rsnn-policy"
+
+
+class NetworkBatch:
+    """``K`` networks with their own weights and state, advanced together one env step at a time.
+
+    Parameters
+    ----------
+    config : NetworkConfig
+    params : ndarray of shape (K, n_params) or (n_params,)
+        Flat connections ``[W_in, W_h, W_out]``. Boolean (binary masks, run by the bitset
+        kernel) or real-valued (ES weights, run by the event-driven float kernel). A 1-D
+        vector is shared by ``k`` rows without copying.
+    k : int, optional
+        Number of rows when ``params`` is 1-D.
+    """
+
+    def __init__(self, config: NetworkConfig, params: np.ndarray, k: int | None = None):
+        self.config = config
+        params = np.asarray(params)
+        if params.ndim == 1:
+            shared, k = params[None], int(k or 1)
+        elif params.ndim == 2:
+            shared, k = None, params.shape[0]
+        else:
+            raise ValueError(f"params must be 1-D or 2-D, got shape {params.shape}.")
+        src = params[None] if shared is not None else params
+        if src.shape[-1] != config.n_params:
+            raise ValueError(
+                f"params have {src.shape[-1]} entries per network, the network needs "
+                f"{config.n_params}."
+            )
+        self.binary = src.dtype == np.bool_
+        w_in, w_h, w_out = split_params(src, config)
+        n_in = config.n_in
+        # [x, -x] @ W_in == x @ (W_in[:n_in] - W_in[n_in:]): half the input work
+        win = np.ascontiguousarray(
+            w_in[:, :n_in].astype(np.float32) - w_in[:, n_in:].astype(np.float32))
+        wout = np.ascontiguousarray(w_out, dtype=np.float32)
+        wh = pack_hidden(w_h, config) if self.binary else np.ascontiguousarray(
+            w_h, dtype=np.float32)
+        if shared is not None:
+            win, wh, wout = (np.broadcast_to(a, (k,) + a.shape[1:]) for a in (win, wh, wout))
+        self.win, self.wh, self.wout = win, wh, wout
+        self.k = k
+        n = config.n_hidden
+        self.v = np.zeros((k, n))
+        self.i_syn = np.zeros((k, n))
+        self.r = np.zeros((k, n))
+        self.s = (np.zeros((k, config.n_words), dtype=np.uint64) if self.binary
+                  else np.zeros((k, n), dtype=np.uint8))
+        self.y = np.zeros((k, config.n_out))
+        self.counts = np.zeros((k, 2), dtype=np.int64)
+        self._c = config.kernel_constants()
+        self._i_in = np.zeros(n)
+        self._cnt = np.zeros(n, dtype=np.int64)
+        self._h = np.zeros(n)
+        self._spiking = np.zeros(n, dtype=np.int64)
+        self._all = np.ones(k, dtype=bool)
+
+    def reset(self, rows=None, seeds=None) -> None:
+        """Start episodes in ``rows`` (all by default): ``v ~ U(0, V_th)`` seeded per row."""
+        rows = range(self.k) if rows is None else rows
+        for q, row in enumerate(rows):
+            seed = None if seeds is None else seeds[q]
+            self.v[row] = np.random.default_rng(seed).uniform(
+                0.0, self.config.v_th, size=self.config.n_hidden)
+            self.i_syn[row] = 0.0
+            self.r[row] = 0.0
+            self.s[row] = 0
+            self.counts[row] = 0
+
+    def step(self, x: np.ndarray, active: np.ndarray | None = None) -> np.ndarray:
+        """Advance the ``active`` rows with normalised inputs ``x (K, n_in)``; returns ``y``."""
+        x = np.ascontiguousarray(x, dtype=np.float64)
+        if x.shape != (self.k, self.config.n_in):
+            raise ValueError(
+                f"expected inputs of shape {(self.k, self.config.n_in)}, got {x.shape}.")
+        active = self._all if active is None else np.ascontiguousarray(active, dtype=bool)
+        cfg = self.config
+        if self.binary:
+            _kernels.bitset_step(x, self.win, self.wh, self.wout, self.v, self.i_syn, self.r,
+                                 self.s, active, self._c, cfg.n_exc, cfg.exc_words,
+                                 cfg.substeps, self.y, self.counts, self._i_in, self._cnt)
+        else:
+            _kernels.float_step(x, self.win, self.wh, self.wout, self.v, self.i_syn, self.r,
+                                self.s, active, self._c, cfg.n_exc, cfg.substeps, self.y,
+                                self.counts, self._i_in, self._h, self._spiking)
+        return self.y
+
+
+class ActionMap:
+    """Readout ``y`` to environment action: Box -> clip to [-1, 1] and rescale; Discrete -> argmax.
+
+    Box dimensions with an infinite bound get the clipped value itself.
+    """
+
+    def __init__(self, space: gym.Space):
+        if isinstance(space, gym.spaces.Box):
+            if not np.issubdtype(space.dtype, np.floating):
+                raise TypeError(
+                    f"Box action spaces must hold floats, got dtype {space.dtype}; use a "
+                    "Discrete space or an ActionWrapper that maps to one.")
+            self.kind = "box"
+            self.shape = tuple(space.shape)
+            self.dtype = space.dtype
+            self.low = np.asarray(space.low, dtype=np.float64).ravel()
+            self.high = np.asarray(space.high, dtype=np.float64).ravel()
+            self.n_out = int(np.prod(self.shape)) if self.shape else 1
+            finite = np.isfinite(self.low) & np.isfinite(self.high)
+            self._finite = finite
+            self._mid = np.where(finite, (self.high + self.low) / 2.0, 0.0)
+            self._half = np.where(finite, (self.high - self.low) / 2.0, 1.0)
+        elif isinstance(space, gym.spaces.Discrete):
+            self.kind = "discrete"
+            self.n = int(space.n)
+            self.start = int(space.start)
+            self.n_out = self.n
+        else:
+            raise TypeError(
+                f"unsupported action space {space!r}: satrlearn supports Box (continuous) and "
+                "Discrete actions. Wrap the environment (e.g. flatten a Dict/Tuple space or map "
+                "MultiDiscrete to Discrete) so that it exposes one of them.")
+        self.space = space
+
+    def __call__(self, y: np.ndarray):
+        """Map readouts ``y (B, n_out)`` to a batch of actions."""
+        if self.kind == "box":
+            a = self._mid + self._half * np.clip(y, -1.0, 1.0)
+            return a.astype(self.dtype).reshape((y.shape[0],) + self.shape)
+        return (np.argmax(y, axis=1) + self.start).astype(np.int64)
+
+    def to_dict(self) -> dict:
+        if self.kind == "box":
+            return {"type": "Box", "shape": list(self.shape), "dtype": str(np.dtype(self.dtype)),
+                    "low": self.low.tolist(), "high": self.high.tolist()}
+        return {"type": "Discrete", "n": self.n, "start": self.start}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ActionMap":
+        if d.get("type") == "Box":
+            shape = tuple(d["shape"])
+            low = np.array(d["low"], dtype=np.float64).reshape(shape)
+            high = np.array(d["high"], dtype=np.float64).reshape(shape)
+            return cls(gym.spaces.Box(low, high, shape=shape, dtype=np.dtype(d["dtype"])))
+        if d.get("type") == "Discrete":
+            return cls(gym.spaces.Discrete(int(d["n"]), start=int(d["start"])))
+        raise ValueError(f"unknown action space description {d!r}.")
+
+
+class RSNNPolicy:
+    """A deterministic spiking policy: observation normaliser -> RSNN -> action mapping.
+
+    Usually obtained as ``estimator.policy_`` or from :meth:`load`.
+
+    Parameters
+    ----------
+    config : NetworkConfig
+    params : ndarray of shape (n_params,)
+        Boolean connections (binary network, bitset kernel) or real weights (ES network).
+    normalizer : ObservationNormalizer
+    action_space : gymnasium.spaces.Box or gymnasium.spaces.Discrete
+    seed : int, optional
+        Seeds the initial membrane potentials drawn at each :meth:`reset`.
+
+    Attributes
+    ----------
+    observation_size, action_space, binary, n_params
+    spikes, synaptic_events, steps : int
+        Counts since the last reset of the single-environment interface (``policy(obs)``);
+        ``spikes / steps`` and ``synaptic_events / steps`` are the per-step activity used for
+        energy estimates.
+
+    Examples
+    --------
+    >>> import gymnasium as gym
+    >>> env = gym.make("CartPole-v1")
+    >>> policy = SATRSearch(pop=16, n_generations=1).fit(env).policy_   # doctest: +SKIP
+    >>> obs, _ = env.reset(seed=0); policy.reset(seed=0)                # doctest: +SKIP
+    >>> action = policy(obs)                                            # doctest: +SKIP
+    """
+
+    def __init__(self, config: NetworkConfig, params, normalizer: ObservationNormalizer,
+                 action_space, seed=None):
+        params = np.asarray(params)
+        if params.shape != (config.n_params,):
+            raise ValueError(
+                f"params must have shape ({config.n_params},), got {params.shape}.")
+        if params.dtype != np.bool_:
+            params = params.astype(np.float32)
+        self.config = config
+        self.params = params
+        self.normalizer = normalizer
+        self.action_map = action_space if isinstance(action_space, ActionMap) else ActionMap(
+            action_space)
+        if self.action_map.n_out != config.n_out:
+            raise ValueError(
+                f"the action space needs {self.action_map.n_out} outputs, the network has "
+                f"{config.n_out}.")
+        if normalizer.mean.shape != (config.n_in,):
+            raise ValueError(
+                f"the normaliser has {normalizer.mean.shape[0]} inputs, the network "
+                f"{config.n_in}.")
+        self._rng = np.random.default_rng(seed)
+        self._batches: dict[int, NetworkBatch] = {}
+        self._single = None
+        self.reset(seed)
+
+    # --- properties ------------------------------------------------------------------
+    @property
+    def binary(self) -> bool:
+        return self.params.dtype == np.bool_
+
+    @property
+    def n_params(self) -> int:
+        return self.config.n_params
+
+    @property
+    def observation_size(self) -> int:
+        return self.config.n_in
+
+    @property
+    def action_space(self):
+        return self.action_map.space
+
+    @property
+    def spikes(self) -> int:
+        return int(self._single.counts[0, 0])
+
+    @property
+    def synaptic_events(self) -> int:
+        return int(self._single.counts[0, 1])
+
+    # --- running ---------------------------------------------------------------------
+    def _batch(self, k: int) -> NetworkBatch:
+        if k not in self._batches:
+            self._batches[k] = NetworkBatch(self.config, self.params, k=k)
+        return self._batches[k]
+
+    def _check_obs(self, observation) -> tuple[np.ndarray, bool]:
+        obs = np.asarray(observation, dtype=np.float64)
+        n_in = self.config.n_in
+        if obs.ndim >= 1 and obs.size == n_in and obs.ndim != 2:
+            obs, single = obs.reshape(1, n_in), True
+        elif obs.ndim == 2 and obs.shape[1] == n_in:
+            single = False
+        else:
+            raise ValueError(
+                f"observation has shape {obs.shape}; this policy expects ({n_in},) or a batch "
+                f"(B, {n_in}). Was it trained on another environment?")
+        if not np.all(np.isfinite(obs)):
+            raise ValueError("observation contains NaN or inf values.")
+        return obs, single
+
+    def reset(self, seed=None) -> None:
+        """Start a new episode for ``policy(obs)``: fresh membrane potentials, zero counts."""
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+        self._single = NetworkBatch(self.config, self.params, k=1)
+        self._single.reset(seeds=[self._rng.integers(2**63)])
+        self.steps = 0
+
+    def __call__(self, observation):
+        """Act on one observation, carrying the network state between calls."""
+        obs, single = self._check_obs(observation)
+        if not single:
+            raise ValueError("policy(obs) takes one observation; use predict() for a batch.")
+        y = self._single.step(self.normalizer(obs))
+        self.steps += 1
+        return self.action_map(y)[0]
+
+    def predict(self, observation, state=None, episode_start=None, deterministic=True):
+        """Stable-Baselines3 predictor protocol: ``(action, state)``.
+
+        Parameters
+        ----------
+        observation : array of shape (obs_dim,) or (B, obs_dim)
+        state : tuple of arrays or None
+            The network state returned by the previous call; None starts fresh networks.
+        episode_start : array of bool of shape (B,), optional
+            Rows whose network state is reset before acting (SB3's ``episode_starts``).
+        deterministic : bool
+            Accepted for compatibility; the policy is always deterministic given its state.
+
+        Returns
+        -------
+        action : ndarray, (act_shape) or (B, act_shape)
+        state : tuple ``(v, i_syn, r, s)`` of arrays with a leading batch dimension
+        """
+        obs, single = self._check_obs(observation)
+        b = obs.shape[0]
+        net = self._batch(b)
+        if state is None:
+            net.reset(seeds=self._rng.integers(2**63, size=b))
+        else:
+            try:
+                v, i_syn, r, s = state
+                net.v[:], net.i_syn[:], net.r[:], net.s[:] = v, i_syn, r, s
+            except (TypeError, ValueError) as exc:
+                raise ValueError(
+                    "state must be the tuple (v, i_syn, r, s) returned by a previous predict() "
+                    f"with the same batch size {b}.") from exc
+        if episode_start is not None:
+            starts = np.flatnonzero(np.asarray(episode_start, dtype=bool).reshape(-1))
+            if len(starts):
+                net.reset(rows=starts, seeds=self._rng.integers(2**63, size=len(starts)))
+        y = net.step(self.normalizer(obs))
+        actions = self.action_map(y)
+        new_state = (net.v.copy(), net.i_syn.copy(), net.r.copy(), net.s.copy())
+        return (actions[0] if single else actions), new_state
+
+    def run_sequence(self, observations, seed=None) -> np.ndarray:
+        """Actions for consecutive observations ``(T, obs_dim)`` from a fresh network state."""
+        obs = np.asarray(observations, dtype=np.float64)
+        if obs.ndim != 2:
+            raise ValueError(
+                f"expected observations of shape (T, {self.config.n_in}), got {obs.shape}.")
+        self._check_obs(obs)
+        net = NetworkBatch(self.config, self.params, k=1)
+        rng = self._rng if seed is None else np.random.default_rng(seed)
+        net.reset(seeds=[rng.integers(2**63)])
+        out = [self.action_map(net.step(self.normalizer(o[None])))[0] for o in obs]
+        return np.asarray(out)
+
+    # --- file ------------------------------------------------------------------------
+    def save(self, path) -> str:
+        """Write the policy to ``path`` (a zip of ``.npy`` arrays, see :doc:`file-format`).
+
+        The connections of a binary network take 1 bit each. Returns the path written.
+        """
+        meta = {
+            "format": _MAGIC,
+            "version": FORMAT_VERSION,
+            "network": self.config.to_dict(),
+            "action_space": self.action_map.to_dict(),
+            "binary": bool(self.binary),
+            "n_params": int(self.n_params),
+        }
+        arrays = {"meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)}
+        if self.binary:
+            arrays["connections"] = pack_bits(self.params)
+        else:
+            arrays["weights"] = self.params.astype(np.float32)
+        arrays.update(self.normalizer.state_arrays())
+        path = os.fspath(path)
+        tmp = path + ".tmp"
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, path, seed=None) -> "RSNNPolicy":
+        """Read a policy written by :meth:`save`. Never unpickles: no code runs on load."""
+        path = os.fspath(path)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"no policy file at {path!r}.")
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+            with np.load(io.BytesIO(data), allow_pickle=False) as z:
+                arrays = {name: z[name] for name in z.files}
+            meta = json.loads(bytes(arrays.pop("meta")).decode())
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError,
+                UnicodeDecodeError) as exc:
+            raise ValueError(
+                f"{path!r} is not a readable satrlearn policy file (damaged, truncated or of "
+                f"another kind): {exc}") from None
+        if not isinstance(meta, dict) or meta.get("format") != _MAGIC:
+            raise ValueError(f"{path!r} is not a satrlearn policy file.")
+        if meta.get("version") != FORMAT_VERSION:
+            raise ValueError(
+                f"{path!r} uses policy file format {meta.get('version')}; this satrlearn reads "
+                f"format {FORMAT_VERSION}. Upgrade satrlearn to load it.")
+        try:
+            config = NetworkConfig.from_dict(meta["network"])
+            n_params = config.n_params
+            if meta["binary"]:
+                params = unpack_bits(arrays["connections"], n_params)
+            else:
+                params = np.asarray(arrays["weights"], dtype=np.float32)
+                if params.shape != (n_params,):
+                    raise ValueError(f"weights have shape {params.shape}, expected ({n_params},)")
+            normalizer = ObservationNormalizer.from_arrays(arrays)
+            action_map = ActionMap.from_dict(meta["action_space"])
+            return cls(config, params, normalizer, action_map, seed=seed)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{path!r} is an inconsistent satrlearn policy file: {exc}") from None
+
+    def __repr__(self):
+        kind = "binary" if self.binary else "real"
+        return (f"RSNNPolicy(n_in={self.config.n_in}, n_hidden={self.config.n_hidden}, "
+                f"n_out={self.config.n_out}, {kind}, action={self.action_map.to_dict()['type']})")
