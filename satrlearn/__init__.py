@@ -1,3 +1,23 @@
-"""satrlearn: binary recurrent spiking network policies trained without backpropagation."""
+"""satrlearn: binary recurrent spiking network policies trained without backpropagation.
+
+Estimators: :class:`SATRSearch`, :class:`ECSearch`, :class:`ESSearch`.
+The trained policy: :class:`RSNNPolicy`.
+"""
 
 __version__ = "0.1.0"
+
+from .network import NetworkConfig
+from .policy import RSNNPolicy
+from .rollout import RolloutError, evaluate_policy
+from .search import ECSearch, ESSearch, SATRSearch
+
+__all__ = [
+    "SATRSearch",
+    "ECSearch",
+    "ESSearch",
+    "RSNNPolicy",
+    "NetworkConfig",
+    "RolloutError",
+    "evaluate_policy",
+    "__version__",
+]

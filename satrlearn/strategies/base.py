@@ -1,0 +1,64 @@
+"""What every search distribution supplies to the fit loop."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def candidate_streams(seed):
+    """Independent generators for a candidate's sample and for its initial membrane states."""
+    sample_ss, membrane_ss = np.random.SeedSequence(int(seed)).spawn(2)
+    return np.random.default_rng(sample_ss), np.random.default_rng(membrane_ss)
+
+
+class Strategy:
+    """A search distribution over the flat parameter vector of the network.
+
+    A strategy is stateless apart from its hyperparameters; the distribution lives in a dict of
+    arrays (``state``) owned by the estimator, so it can be sent to workers, checkpointed and
+    resumed. Subclasses implement :meth:`init`, :meth:`sample`, :meth:`update` and
+    :meth:`mode`; the fit loop does everything else.
+    """
+
+    #: True when samples are binary masks (bitset kernel), False for real weights.
+    binary = True
+
+    def init(self, dim: int, rng: np.random.Generator) -> dict:
+        raise NotImplementedError
+
+    def candidates(self, rng: np.random.Generator, pop: int):
+        """Seeds and signs of a generation's candidates, drawn in the parent."""
+        seeds = rng.integers(0, 2**63, size=pop, dtype=np.int64)
+        return seeds, np.ones(pop, dtype=np.int8)
+
+    def distribution(self, state: dict) -> dict:
+        """The part of ``state`` that workers need to rebuild candidates."""
+        raise NotImplementedError
+
+    def sample(self, dist: dict, seed, sign) -> np.ndarray:
+        """Rebuild one candidate from its seed (and sign, for antithetic sampling)."""
+        raise NotImplementedError
+
+    def update(self, state: dict, seeds, signs, weights) -> tuple[dict, dict]:
+        """New state from centred-rank ``weights``; also returns diagnostics.
+
+        Diagnostics: ``signal_energy`` (squared norm of the population signal), ``kl`` (exact
+        KL divergence of the new distribution from the old one), ``mean_p`` and ``entropy``.
+        """
+        raise NotImplementedError
+
+    def mode(self, state: dict) -> np.ndarray:
+        """The deterministic network of the distribution."""
+        raise NotImplementedError
+
+
+def adam_direction(state: dict, g: np.ndarray, beta1: float, beta2: float,
+                   eps: float = 1e-8) -> np.ndarray:
+    """Bias-corrected Adam direction for ascent on ``g``; advances the moments in ``state``."""
+    t = state["t"] + 1
+    m = beta1 * state["m"] + (1.0 - beta1) * g
+    v = beta2 * state["v"] + (1.0 - beta2) * g * g
+    state.update(t=t, m=m, v=v)
+    m_hat = m / (1.0 - beta1 ** t)
+    v_hat = v / (1.0 - beta2 ** t)
+    return m_hat / (np.sqrt(v_hat) + eps)

@@ -1,0 +1,71 @@
+"""Shared parts of the Bernoulli searches (EC, EC+TR, SATR): sampling, signal, diagnostics."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Strategy, candidate_streams
+
+
+def bernoulli_kl(p: np.ndarray, q: np.ndarray) -> float:
+    """Exact ``KL(Bernoulli(p) || Bernoulli(q))`` summed over elements."""
+    return float(np.sum(p * np.log(p / q) + (1.0 - p) * np.log((1.0 - p) / (1.0 - q))))
+
+
+def bernoulli_entropy(p: np.ndarray) -> float:
+    """Mean entropy (nats) of independent Bernoulli(p) elements."""
+    return float(np.mean(-(p * np.log(p) + (1.0 - p) * np.log(1.0 - p))))
+
+
+def local_kl(step: np.ndarray, rho: np.ndarray) -> float:
+    """Second-order KL of a move ``step`` from ``rho``: ``1/2 sum step^2 / (rho (1 - rho))``."""
+    return float(0.5 * np.sum(step * step / (rho * (1.0 - rho))))
+
+
+class BernoulliStrategy(Strategy):
+    """``theta ~ Bernoulli(rho)`` elementwise, ``rho`` starting at 0.5 and kept in [eps, 1-eps]."""
+
+    binary = True
+
+    def __init__(self, rho_eps: float = 1e-3):
+        self.rho_eps = rho_eps
+
+    def init(self, dim, rng):
+        return {"rho": np.full(dim, 0.5)}
+
+    def distribution(self, state):
+        return {"rho": state["rho"]}
+
+    def sample(self, dist, seed, sign=1):
+        rng, _ = candidate_streams(seed)
+        return rng.random(dist["rho"].shape[0]) < dist["rho"]
+
+    def signal(self, rho, seeds, weights) -> np.ndarray:
+        """``g = (1/N) sum_n w_n (theta_n - rho)``, regenerating each theta from its seed."""
+        acc = np.zeros_like(rho)
+        for seed, w in zip(seeds, weights):
+            if w != 0.0:
+                acc += w * self.sample({"rho": rho}, seed)
+        # sum_n w_n rho is a constant per element: subtract once
+        return (acc - np.sum(weights) * rho) / len(seeds)
+
+    def step(self, state: dict, g: np.ndarray) -> np.ndarray:
+        """The strategy's raw move of ``rho`` (before clipping); may advance optimiser state."""
+        raise NotImplementedError
+
+    def update(self, state, seeds, signs, weights):
+        rho = state["rho"]
+        g = self.signal(rho, seeds, weights)
+        new = dict(state)
+        delta = self.step(new, g)
+        new["rho"] = np.clip(rho + delta, self.rho_eps, 1.0 - self.rho_eps)
+        info = {
+            "signal_energy": float(g @ g),
+            "kl": bernoulli_kl(new["rho"], rho),
+            "mean_p": float(new["rho"].mean()),
+            "entropy": bernoulli_entropy(new["rho"]),
+        }
+        return new, info
+
+    def mode(self, state):
+        return state["rho"] > 0.5
