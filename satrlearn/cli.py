@@ -25,6 +25,7 @@ import platform
 import re
 import sys
 import time
+import warnings
 import zipfile
 
 __all__ = ["main", "DEFAULT_ENV", "DEFAULTS", "ALGORITHMS", "read_history", "write_history"]
@@ -253,7 +254,10 @@ def _cmd_train(args):
           f"seed {args.seed}", flush=True)
     t0 = time.perf_counter()
     try:
-        est.fit(env_id)
+        with warnings.catch_warnings():
+            # the interruption is reported below, with what was kept
+            warnings.filterwarnings("ignore", message="fit interrupted", category=RuntimeWarning)
+            est.fit(env_id)
     except KeyboardInterrupt:
         # stopped outside the generation loop (while starting workers): nothing to keep
         if created and not os.listdir(out):
