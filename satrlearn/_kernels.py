@@ -133,13 +133,14 @@ def bitset_step(x, win, wh, wout, v, isyn, r, s, active, c, n_exc, exc_words, su
 
 @njit(cache=True)
 def float_step(x, win, wh, wout, v, isyn, r, s, active, c, n_exc, substeps,
-               y, counts, i_in, h, spiking):
+               y, counts, i_in, h, spiking, outdeg):
     """Event-driven float twin of :func:`bitset_step` for real or 0/1 weights.
 
     Same arguments except wh (K, n, n) f32 dense recurrent weights ``[pre, post]`` and
-    s (K, n) u8 last spikes; h (n,) f64 and spiking (n,) i64 are scratch. The recurrent input
-    adds one weight row per spiking neuron, which is the cheapest float form when spikes are
-    sparse. Synaptic events count every (spiking neuron, postsynaptic neuron) pair.
+    s (K, n) u8 last spikes; h (n,) f64 and spiking (n,) i64 are scratch; outdeg (K, n) i64
+    holds the number of non-zero outgoing weights of each neuron. The recurrent input adds one
+    weight row per spiking neuron, which is the cheapest float form when spikes are sparse.
+    Synaptic events count the non-zero connections of every spiking neuron.
     """
     r_in, r_h, r_out = c[0], c[1], c[2]
     a_syn, a_m, a_out = c[3], c[4], c[5]
@@ -163,6 +164,7 @@ def float_step(x, win, wh, wout, v, isyn, r, s, active, c, n_exc, substeps,
                 h[j] = 0.0
             for q in range(n_spk):
                 i = spiking[q]
+                events += outdeg[k, i]
                 if i < n_exc:
                     for j in range(n):
                         h[j] += wh[k, i, j]
@@ -185,7 +187,6 @@ def float_step(x, win, wh, wout, v, isyn, r, s, active, c, n_exc, substeps,
                     s[k, j] = 0
                     r[k, j] = a_out * r[k, j]
             spikes += n_spk
-            events += n_spk * n  # dense weights: every connection of a spiking neuron
         _readout(r, wout, k, r_out, y)
         counts[k, 0] += spikes
         counts[k, 1] += events

@@ -18,6 +18,7 @@ __all__ = [
     "pack_hidden",
     "unpack_hidden",
     "pack_spikes",
+    "unpack_spikes",
     "pack_bits",
     "unpack_bits",
     "split_params",
@@ -76,6 +77,14 @@ class NetworkConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+            # plain Python numbers: the settings go to JSON in the policy file
+            object.__setattr__(self, name, int(value))
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, (np.floating, np.integer)) and not isinstance(value, bool):
+                object.__setattr__(self, f.name, float(value))
+            elif isinstance(value, str):
+                raise ValueError(f"{f.name} must be a number, got {value!r}.")
         if not 0.0 <= self.excitatory_ratio <= 1.0:
             raise ValueError(
                 f"excitatory_ratio must lie in [0, 1], got {self.excitatory_ratio!r}."
@@ -294,6 +303,11 @@ def unpack_hidden(packed: np.ndarray, config: NetworkConfig) -> np.ndarray:
 def pack_spikes(spikes: np.ndarray, config: NetworkConfig) -> np.ndarray:
     """Pack boolean spikes ``(K, n)`` into ``(K, n_words)`` uint64 (excitatory words first)."""
     return pack_hidden(np.asarray(spikes, dtype=bool)[:, :, None], config)[:, :, 0]
+
+
+def unpack_spikes(packed: np.ndarray, config: NetworkConfig) -> np.ndarray:
+    """Inverse of :func:`pack_spikes`: ``(K, n_words)`` uint64 -> ``(K, n)`` bool."""
+    return unpack_hidden(np.asarray(packed, dtype=np.uint64)[:, :, None], config)[:, :, 0]
 
 
 def _groups(config: NetworkConfig):

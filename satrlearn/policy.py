@@ -58,14 +58,24 @@ class NetworkBatch:
         self.binary = src.dtype == np.bool_
         w_in, w_h, w_out = split_params(src, config)
         n_in = config.n_in
-        # [x, -x] @ W_in == x @ (W_in[:n_in] - W_in[n_in:]): half the input work
-        win = np.ascontiguousarray(
-            w_in[:, :n_in].astype(np.float32) - w_in[:, n_in:].astype(np.float32))
+        # [x, -x] @ W_in == x @ (W_in[:n_in] - W_in[n_in:]): half the input work. The folded
+        # matrix is float32 when that is exact (always for masks), float64 otherwise.
+        win = (w_in[:, :n_in].astype(np.float32) - w_in[:, n_in:].astype(np.float32))
+        if not self.binary:
+            win64 = (w_in[:, :n_in].astype(np.float32).astype(np.float64)
+                     - w_in[:, n_in:].astype(np.float32))
+            if not np.array_equal(win64, win):
+                win = win64
+        win = np.ascontiguousarray(win)
         wout = np.ascontiguousarray(w_out, dtype=np.float32)
         wh = pack_hidden(w_h, config) if self.binary else np.ascontiguousarray(
             w_h, dtype=np.float32)
+        outdeg = None if self.binary else np.count_nonzero(wh, axis=2).astype(np.int64)
         if shared is not None:
             win, wh, wout = (np.broadcast_to(a, (k,) + a.shape[1:]) for a in (win, wh, wout))
+            if outdeg is not None:
+                outdeg = np.broadcast_to(outdeg, (k,) + outdeg.shape[1:])
+        self._outdeg = outdeg
         self.win, self.wh, self.wout = win, wh, wout
         self.k = k
         n = config.n_hidden
@@ -110,7 +120,7 @@ class NetworkBatch:
         else:
             _kernels.float_step(x, self.win, self.wh, self.wout, self.v, self.i_syn, self.r,
                                 self.s, active, self._c, cfg.n_exc, cfg.substeps, self.y,
-                                self.counts, self._i_in, self._h, self._spiking)
+                                self.counts, self._i_in, self._h, self._spiking, self._outdeg)
         return self.y
 
 
@@ -134,8 +144,10 @@ class ActionMap:
             self.n_out = int(np.prod(self.shape)) if self.shape else 1
             finite = np.isfinite(self.low) & np.isfinite(self.high)
             self._finite = finite
-            self._mid = np.where(finite, (self.high + self.low) / 2.0, 0.0)
-            self._half = np.where(finite, (self.high - self.low) / 2.0, 1.0)
+            low = np.where(finite, self.low, 0.0)
+            high = np.where(finite, self.high, 0.0)
+            self._mid = np.where(finite, (high + low) / 2.0, 0.0)
+            self._half = np.where(finite, (high - low) / 2.0, 1.0)
         elif isinstance(space, gym.spaces.Discrete):
             self.kind = "discrete"
             self.n = int(space.n)
@@ -165,9 +177,11 @@ class ActionMap:
     def from_dict(cls, d: dict) -> "ActionMap":
         if d.get("type") == "Box":
             shape = tuple(d["shape"])
-            low = np.array(d["low"], dtype=np.float64).reshape(shape)
-            high = np.array(d["high"], dtype=np.float64).reshape(shape)
-            return cls(gym.spaces.Box(low, high, shape=shape, dtype=np.dtype(d["dtype"])))
+            dtype = np.dtype(d["dtype"])
+            # the bounds were saved from the space's own dtype: casting back is exact
+            low = np.array(d["low"], dtype=np.float64).reshape(shape).astype(dtype)
+            high = np.array(d["high"], dtype=np.float64).reshape(shape).astype(dtype)
+            return cls(gym.spaces.Box(low, high, shape=shape, dtype=dtype))
         if d.get("type") == "Discrete":
             return cls(gym.spaces.Discrete(int(d["n"]), start=int(d["start"])))
         raise ValueError(f"unknown action space description {d!r}.")
@@ -370,7 +384,7 @@ class RSNNPolicy:
         path = os.fspath(path)
         tmp = path + ".tmp"
         with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
+            np.savez_compressed(fh, **arrays)
         os.replace(tmp, path)
         return path
 
@@ -380,17 +394,15 @@ class RSNNPolicy:
         path = os.fspath(path)
         if not os.path.isfile(path):
             raise FileNotFoundError(f"no policy file at {path!r}.")
+        with open(path, "rb") as fh:
+            data = fh.read()
         try:
-            with open(path, "rb") as fh:
-                data = fh.read()
-            with np.load(io.BytesIO(data), allow_pickle=False) as z:
-                arrays = {name: z[name] for name in z.files}
+            arrays = _read_arrays(data)
             meta = json.loads(bytes(arrays.pop("meta")).decode())
-        except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError,
-                UnicodeDecodeError) as exc:
+        except Exception as exc:  # any damage is reported the same way  # noqa: BLE001
             raise ValueError(
                 f"{path!r} is not a readable satrlearn policy file (damaged, truncated or of "
-                f"another kind): {exc}") from None
+                f"another kind): {type(exc).__name__}: {exc}") from None
         if not isinstance(meta, dict) or meta.get("format") != _MAGIC:
             raise ValueError(f"{path!r} is not a satrlearn policy file.")
         if meta.get("version") != FORMAT_VERSION:
@@ -401,18 +413,50 @@ class RSNNPolicy:
             config = NetworkConfig.from_dict(meta["network"])
             n_params = config.n_params
             if meta["binary"]:
-                params = unpack_bits(arrays["connections"], n_params)
+                packed = arrays["connections"]
+                if packed.dtype != np.uint8 or packed.shape != (-(-n_params // 8),):
+                    raise ValueError(
+                        f"connections are {packed.dtype} {packed.shape}, expected uint8 "
+                        f"({-(-n_params // 8)},)")
+                params = unpack_bits(packed, n_params)
             else:
-                params = np.asarray(arrays["weights"], dtype=np.float32)
-                if params.shape != (n_params,):
-                    raise ValueError(f"weights have shape {params.shape}, expected ({n_params},)")
+                params = arrays["weights"]
+                if params.dtype != np.float32 or params.shape != (n_params,):
+                    raise ValueError(
+                        f"weights are {params.dtype} {params.shape}, expected float32 "
+                        f"({n_params},)")
             normalizer = ObservationNormalizer.from_arrays(arrays)
             action_map = ActionMap.from_dict(meta["action_space"])
             return cls(config, params, normalizer, action_map, seed=seed)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"{path!r} is an inconsistent satrlearn policy file: {exc}") from None
+        except Exception as exc:  # noqa: BLE001
+            raise ValueError(
+                f"{path!r} is an inconsistent satrlearn policy file: {type(exc).__name__}: "
+                f"{exc}") from None
 
     def __repr__(self):
         kind = "binary" if self.binary else "real"
         return (f"RSNNPolicy(n_in={self.config.n_in}, n_hidden={self.config.n_hidden}, "
                 f"n_out={self.config.n_out}, {kind}, action={self.action_map.to_dict()['type']})")
+
+
+_MAX_MEMBER_BYTES = 2**31
+
+
+def _read_arrays(data: bytes) -> dict:
+    """The ``.npy`` members of a zip archive, read with ``allow_pickle=False``.
+
+    Object arrays are refused, so nothing is unpickled and no code runs however the file was
+    crafted. Every member's CRC-32 is checked as it is read.
+    """
+    if not data.startswith(b"PK\x03\x04"):
+        raise ValueError("not a zip archive")
+    arrays = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for info in zf.infolist():
+            if not info.filename.endswith(".npy") or info.file_size > _MAX_MEMBER_BYTES:
+                raise ValueError(f"unexpected member {info.filename!r}")
+            with zf.open(info) as member:
+                arrays[info.filename[:-4]] = np.lib.format.read_array(member, allow_pickle=False)
+                if member.read(1):
+                    raise ValueError(f"trailing data in {info.filename!r}")
+    return arrays
