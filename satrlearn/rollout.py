@@ -39,6 +39,7 @@ class EnvSource:
         self.max_episode_steps = max_episode_steps
         self.instance = None
         self.token = uuid.uuid4().hex
+        self._auto_limit = None  # decided once, at the first make (in the parent)
         if isinstance(env, str):
             self.kind, self.payload = "id", env
         elif isinstance(env, gym.envs.registration.EnvSpec):
@@ -85,15 +86,19 @@ class EnvSource:
 
     def _limit(self, env):
         limit = self.max_episode_steps
-        has_limit = env.spec is not None and env.spec.max_episode_steps is not None
+        if limit is None:
+            if self._auto_limit is None:
+                has_limit = (env.spec is not None and env.spec.max_episode_steps is not None) \
+                    or _has_time_limit(env)
+                self._auto_limit = 0 if has_limit else DEFAULT_MAX_EPISODE_STEPS
+                if not has_limit:
+                    warnings.warn(
+                        f"environment {self.describe()} has no time limit; episodes are cut at "
+                        f"{DEFAULT_MAX_EPISODE_STEPS} steps. Pass max_episode_steps to choose "
+                        "another.", stacklevel=4)
+            limit = self._auto_limit or None
         if limit is not None:
             return gym.wrappers.TimeLimit(env, max_episode_steps=int(limit))
-        if not has_limit and not _has_time_limit(env):
-            warnings.warn(
-                f"environment {self.describe()} has no time limit; episodes are cut at "
-                f"{DEFAULT_MAX_EPISODE_STEPS} steps. Pass max_episode_steps to choose another.",
-                stacklevel=3)
-            return gym.wrappers.TimeLimit(env, max_episode_steps=DEFAULT_MAX_EPISODE_STEPS)
         return env
 
     def rebuildable(self) -> bool:
@@ -215,7 +220,8 @@ def run_episodes(config, params, action_map: ActionMap, normalizer, envs, episod
                 steps[q] += 1
                 lengths[i] += 1
                 r = float(r)
-                _check_finite(r, "reward", labels[i], ep[q], steps[q])
+                if not math.isfinite(r):
+                    _check_finite(r, "reward", labels[i], ep[q], steps[q])
                 returns[i] += r
                 if term or trunc:
                     ep[q] += 1
@@ -226,8 +232,13 @@ def run_episodes(config, params, action_map: ActionMap, normalizer, envs, episod
                         active[q] = False
                 else:
                     o = np.asarray(o, dtype=np.float64).reshape(-1)
-                    _check_obs(o, n_in, labels[i], ep[q], steps[q])
+                    if o.shape[0] != n_in:
+                        _check_obs(o, n_in, labels[i], ep[q], steps[q])
                     obs[q] = o
+            bad = ~np.isfinite(obs).all(axis=1)  # one vectorised check for the whole batch
+            if bad.any():
+                q = int(np.flatnonzero(bad)[0])
+                _check_obs(obs[q], n_in, labels[rows[q]], ep[q], steps[q])
     return {"returns": returns / n_ep, "lengths": lengths, "episodes": episodes,
             "obs_sum": obs_sum, "obs_sqsum": obs_sq, "obs_shift": shift}
 

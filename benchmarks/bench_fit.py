@@ -1,0 +1,89 @@
+"""Fit throughput against a raw random-action loop, side by side in one run.
+
+For each task: env steps per second of
+
+* raw: ``n_jobs`` processes, each stepping ``pop / n_jobs`` environments with random actions
+  (reset on episode end), nothing else;
+* fit: ``SATRSearch(pop, n_jobs)`` for a few generations, counting everything (sampling,
+  lockstep rollouts with the bitset kernel, ranking, update, normaliser merge and the
+  deterministic network's episode), steps/s = population env steps / wall time.
+
+Prints fit/raw ratios (target >= 0.85) and fit n_jobs=2 / n_jobs=1 (target >= 1.8).
+
+    python benchmarks/bench_fit.py            # Hopper-v5 and Humanoid-v5, pop 128
+    python benchmarks/bench_fit.py --quick    # fewer generations
+"""
+
+import argparse
+import time
+
+import gymnasium as gym
+import numpy as np
+from joblib import Parallel, delayed
+
+from satrlearn import SATRSearch
+
+
+def _raw_worker(env_id, n_envs, n_steps, seed):
+    envs = [gym.make(env_id) for _ in range(n_envs)]
+    for i, e in enumerate(envs):
+        e.reset(seed=seed + i)
+        e.action_space.seed(seed + i)
+    done_steps = 0
+    t0 = time.perf_counter()
+    while done_steps < n_steps:
+        for e in envs:
+            _, _, term, trunc, _ = e.step(e.action_space.sample())
+            done_steps += 1
+            if term or trunc:
+                e.reset()
+    elapsed = time.perf_counter() - t0
+    for e in envs:
+        e.close()
+    return done_steps, elapsed
+
+
+def raw_throughput(env_id, pop, n_jobs, steps_per_job):
+    with Parallel(n_jobs=n_jobs) as par:
+        par(delayed(_raw_worker)(env_id, 1, 10, 0) for _ in range(n_jobs))  # warm the pool
+        t0 = time.perf_counter()
+        out = par(delayed(_raw_worker)(env_id, pop // n_jobs, steps_per_job, 100 * j)
+                  for j in range(n_jobs))
+        wall = time.perf_counter() - t0
+    return sum(s for s, _ in out) / wall
+
+
+def fit_throughput(env_id, pop, n_jobs, generations, warmup=1):
+    est = SATRSearch(pop=pop, n_generations=warmup, n_jobs=n_jobs, random_state=0,
+                     warm_start=True).fit(env_id)  # compiles kernels, starts workers
+    steps0, wall0 = est.env_steps_, est.wall_time_
+    est.set_params(n_generations=generations).fit(env_id)
+    steps = est.env_steps_ - steps0
+    return steps / (est.wall_time_ - wall0), steps
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--envs", nargs="+", default=["Hopper-v5", "Humanoid-v5"])
+    p.add_argument("--pop", type=int, default=128)
+    p.add_argument("--generations", type=int, default=4)
+    p.add_argument("--quick", action="store_true")
+    args = p.parse_args(argv)
+    gens = 2 if args.quick else args.generations
+    print(f"pop {args.pop}, {gens} timed generations after 1 warm-up")
+    print(f"{'task':<13} {'jobs':>4} {'raw steps/s':>12} {'fit steps/s':>12} {'fit/raw':>8} "
+          f"{'steps':>8}")
+    for env_id in args.envs:
+        fit = {}
+        for n_jobs in (1, 2):
+            f, steps = fit_throughput(env_id, args.pop, n_jobs, gens)
+            r = raw_throughput(env_id, args.pop, n_jobs, max(steps // n_jobs, 2000))
+            fit[n_jobs] = f
+            print(f"{env_id:<13} {n_jobs:>4} {r:>12.0f} {f:>12.0f} {f / r:>8.2f} {steps:>8d}",
+                  flush=True)
+        print(f"{env_id:<13} fit n_jobs 2 / 1 = {fit[2] / fit[1]:.2f}")
+
+
+if __name__ == "__main__":
+    np.set_printoptions(precision=3)
+    main()

@@ -1,0 +1,113 @@
+"""Update rules against the formulas of SPEC section 3, on hand-made inputs."""
+
+import numpy as np
+import pytest
+
+from satrlearn.shaping import centered_ranks
+from satrlearn.strategies import EC, ES, SATR
+from satrlearn.strategies.bernoulli import bernoulli_kl, local_kl
+
+
+def test_centered_ranks_ties_and_range():
+    r = centered_ranks([5.0, 1.0, 5.0, 3.0, -2.0])
+    # ranks 0-based with ties averaged: 3.5, 1, 3.5, 2, 0 -> /4 - 0.5
+    np.testing.assert_allclose(r, [0.375, -0.25, 0.375, 0.0, -0.5])
+    assert r.max() <= 0.5 and r.min() >= -0.5
+    np.testing.assert_allclose(centered_ranks([1.0, 1.0, 1.0]), 0.0)
+
+
+@pytest.mark.parametrize("bad", [[1.0], [1.0, np.nan], [[1.0, 2.0]]])
+def test_centered_ranks_rejects(bad):
+    with pytest.raises(ValueError):
+        centered_ranks(bad)
+
+
+def _signal_by_formula(strategy, rho, seeds, weights):
+    thetas = np.stack([strategy.sample({"rho": rho}, s) for s in seeds]).astype(float)
+    return np.mean(np.asarray(weights)[:, None] * (thetas - rho), axis=0)
+
+
+def test_satr_update_matches_formula():
+    rng = np.random.default_rng(0)
+    rho = rng.uniform(0.05, 0.95, size=500)
+    seeds = rng.integers(0, 2**63, size=8)
+    weights = centered_ranks(rng.normal(size=8))
+    strat = SATR(eta=2.0, rho_eps=1e-3)
+    new, info = strat.update({"rho": rho}, seeds, np.ones(8), weights)
+    g = _signal_by_formula(strat, rho, seeds, weights)
+    expected = np.clip(rho + 2.0 * np.sqrt(rho * (1 - rho)) * g, 1e-3, 1 - 1e-3)
+    np.testing.assert_allclose(new["rho"], expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(info["signal_energy"], g @ g, rtol=1e-10)
+    np.testing.assert_allclose(info["kl"], bernoulli_kl(expected, rho), rtol=1e-10)
+    # the trust region: local KL of the move is eta^2 / 2 * ||g||^2
+    np.testing.assert_allclose(local_kl(expected - rho, rho), 2.0 ** 2 / 2 * (g @ g), rtol=1e-10)
+
+
+def test_satr_clips_near_bounds():
+    rho = np.array([1e-3, 1 - 1e-3, 0.5, 0.002])
+    strat = SATR(eta=50.0, rho_eps=1e-3)
+    g = np.array([-1.0, 1.0, 0.0, -1.0])
+    delta = strat.step({"rho": rho}, g)
+    new = np.clip(rho + delta, 1e-3, 1 - 1e-3)
+    np.testing.assert_allclose(new, [1e-3, 1 - 1e-3, 0.5, 1e-3])
+    # through update(): probabilities never leave [eps, 1 - eps]
+    seeds = np.arange(4)
+    out, _ = strat.update({"rho": np.full(1000, 0.0011)}, seeds, np.ones(4),
+                          np.array([-0.5, -0.1667, 0.1667, 0.5]))
+    assert out["rho"].min() >= 1e-3 and out["rho"].max() <= 1 - 1e-3
+
+
+def test_ec_adam_step_and_trust_region():
+    rng = np.random.default_rng(1)
+    rho = rng.uniform(0.1, 0.9, size=300)
+    g = rng.normal(scale=0.01, size=300)
+    ec = EC(learning_rate=0.15)
+    state = ec.init(300, rng) | {"rho": rho}
+    step = ec.step(dict(state), g)
+    # first Adam step: m_hat = g, v_hat = g^2 -> lr * sign(g) (up to eps)
+    np.testing.assert_allclose(step, 0.15 * g / (np.abs(g) + 1e-8), rtol=1e-6)
+    tr = EC(learning_rate=0.15, trust_region=0.05)
+    step_tr = tr.step(dict(state), g)
+    np.testing.assert_allclose(local_kl(step_tr, rho), 0.05, rtol=1e-10)
+    # same direction, only rescaled
+    np.testing.assert_allclose(step_tr / np.linalg.norm(step_tr), step / np.linalg.norm(step))
+
+
+def test_ec_update_advances_adam_and_clips():
+    ec = EC(learning_rate=0.15, rho_eps=1e-3)
+    state = ec.init(50, np.random.default_rng(0))
+    state["rho"] = np.full(50, 0.01)
+    seeds = np.arange(6)
+    w = centered_ranks(np.arange(6.0))
+    new, _ = ec.update(state, seeds, np.ones(6), w)
+    assert int(new["t"]) == 1 and int(state["t"]) == 0  # the old state is untouched
+    assert new["rho"].min() >= 1e-3
+    g = _signal_by_formula(ec, state["rho"], seeds, w)
+    np.testing.assert_allclose(new["m"], 0.1 * g, atol=1e-15)
+
+
+def test_es_antithetic_gradient_and_adamw():
+    es = ES(sigma=0.3, learning_rate=0.1, weight_decay=0.1)
+    rng = np.random.default_rng(0)
+    state = es.init(20, rng)
+    state["mu"] = rng.normal(size=20)
+    seeds, signs = es.candidates(rng, 6)
+    assert (seeds[0::2] == seeds[1::2]).all() and (signs == [1, -1] * 3).all()
+    dist = es.distribution(state)
+    samples = np.stack([es.sample(dist, s, g) for s, g in zip(seeds, signs)]).astype(float)
+    np.testing.assert_allclose(samples[0] + samples[1], 2 * state["mu"], atol=1e-5)
+    w = centered_ranks(rng.normal(size=6))
+    new, info = es.update(state, seeds, signs, w)
+    eps = (samples - state["mu"]) / 0.3
+    g = (w[:, None] * eps).sum(0) / (6 * 0.3)
+    np.testing.assert_allclose(info["signal_energy"], g @ g, rtol=1e-4)
+    expected = state["mu"] + 0.1 * g / (np.abs(g) + 1e-8) - 0.1 * 0.1 * state["mu"]
+    np.testing.assert_allclose(new["mu"], expected, rtol=1e-4, atol=1e-5)
+
+
+def test_bernoulli_sampling_frequency():
+    strat = SATR(eta=1.0)
+    rho = np.linspace(0.05, 0.95, 10)
+    draws = np.stack([strat.sample({"rho": rho}, s) for s in range(4000)])
+    np.testing.assert_allclose(draws.mean(0), rho, atol=0.03)
+    assert strat.mode({"rho": np.array([0.2, 0.5, 0.51])}).tolist() == [False, False, True]
