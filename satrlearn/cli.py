@@ -368,13 +368,19 @@ def _cmd_evaluate(args):
         if importlib.util.find_spec("moviepy") is None:
             raise UsageError('--video needs moviepy: pip install "satrlearn[video]"')
         folder = args.video
+        video_prefix = os.path.splitext(os.path.basename(path))[0] or "policy"
+        if (sys.platform.startswith("linux") and "MUJOCO_GL" not in os.environ
+                and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")):
+            # no display: MuJoCo's default window-based context cannot start, EGL renders
+            # off-screen (MUJOCO_GL=osmesa is the software fallback)
+            os.environ["MUJOCO_GL"] = "egl"
         if os.path.exists(folder) and not os.path.isdir(folder):
             raise UsageError(f"--video {folder!r} is a file; give a folder path.")
 
         def env():
             base = gym.make(env_id, render_mode="rgb_array")
             return gym.wrappers.RecordVideo(base, folder, episode_trigger=lambda i: True,
-                                            name_prefix="episode", disable_logger=True)
+                                            name_prefix=video_prefix, disable_logger=True)
     try:
         mean, returns = evaluate_policy(policy, env, n_episodes=args.episodes, seed=args.seed)
     except (ValueError, TypeError) as exc:
@@ -497,7 +503,7 @@ def build_parser():
 
 
 def main(argv=None):
-    """Run the ``satrlearn`` command with ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
+    """Run ``satrlearn`` with ``argv`` (default ``sys.argv[1:]``) and return the exit code."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
