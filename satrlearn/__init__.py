@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 from .network import NetworkConfig
 from .policy import RSNNPolicy
 from .rollout import RolloutError, evaluate_policy
-from .search import ECSearch, ESSearch, SATRSearch
+from .search import HISTORY_KEYS, ECSearch, ESSearch, SATRSearch
 
 __all__ = [
     "SATRSearch",
@@ -19,5 +19,6 @@ __all__ = [
     "NetworkConfig",
     "RolloutError",
     "evaluate_policy",
+    "HISTORY_KEYS",
     "__version__",
 ]

@@ -31,13 +31,13 @@ import zipfile
 __all__ = ["main", "DEFAULT_ENV", "DEFAULTS", "ALGORITHMS", "read_history", "write_history"]
 
 #: Environment trained by ``satrlearn train`` without ``--env``.
-DEFAULT_ENV = "InvertedPendulum-v5"
+DEFAULT_ENV = "Hopper-v5"
 
 #: Defaults of ``satrlearn train`` and ``satrlearn evaluate``.
 DEFAULTS = {
     "algo": "satr",
-    "pop": 128,
-    "generations": 50,
+    "pop": 64,
+    "generations": 30,
     "n_hidden": 256,
     "episodes": 1,  # episodes per candidate during training
     "n_jobs": -1,

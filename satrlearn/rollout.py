@@ -6,7 +6,6 @@ whole chunk of candidates in lockstep: one batched kernel call per environment s
 
 from __future__ import annotations
 
-import copy
 import math
 import pickle
 import uuid
@@ -275,7 +274,7 @@ def moments_of(result, index) -> Moments:
     return Moments(s.shape[0], n, mean_shifted + result["obs_shift"], m2)
 
 
-def evaluate_policy(policy, env, n_episodes=10, seed=None, render=False):
+def evaluate_policy(policy, env, n_episodes=10, seed=None):
     """Mean and per-episode returns of ``policy`` on ``env`` (id, spec, factory or instance)."""
     source = env if isinstance(env, EnvSource) else EnvSource(env)
     if isinstance(n_episodes, bool) or not isinstance(n_episodes, (int, np.integer)) \
@@ -317,10 +316,3 @@ def check_spaces(env, n_in, action_map):
         raise ValueError(
             f"the environment's action space {env.action_space} does not match the policy's "
             f"{action_map.space}.")
-
-
-def copy_source(source: EnvSource) -> EnvSource:
-    """A copy with a fresh token (for an evaluation that must not share cached envs)."""
-    new = copy.copy(source)
-    new.token = uuid.uuid4().hex
-    return new
