@@ -1,10 +1,17 @@
 """Splitting a population over joblib workers; every seed is drawn in the parent.
 
 A task carries the distribution once and the seeds of its chunk. The worker rebuilds its
-candidates from their seeds, so results do not depend on how the population is split.
+candidates from their seeds, so results do not depend on how the population is split, nor on
+the joblib backend that runs the tasks (processes on this machine, or a dask or ray cluster).
+
+Workers only read what they are given: ray hands them read-only arrays from its object store,
+and on dask one copy of the distribution is shared by every task of a generation that lands on
+the same worker.
 """
 
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 from joblib import delayed
@@ -26,18 +33,46 @@ def evaluate_chunk(strategy, dist, seeds, signs, labels, source, config, action_
                         membrane, labels=labels, obs_shift=normalizer.mean)
 
 
+def _dask_client(parallel):
+    """The ``distributed.Client`` behind ``parallel`` when it runs on joblib's dask backend."""
+    dask_backend = sys.modules.get("joblib._dask")  # imported by joblib once dask is in use
+    backend = getattr(parallel, "_backend", None)  # the backend this Parallel configured
+    if dask_backend is None or not isinstance(backend, dask_backend.DaskDistributedBackend):
+        return None
+    return backend.client
+
+
+def _share(parallel, obj, n_tasks):
+    """``obj``, or a handle to one copy of it on the cluster for ``n_tasks`` tasks to read.
+
+    On joblib's dask backend the object is scattered once and replicated to every worker;
+    tasks receive the future, which dask resolves to the worker's copy. Left to itself, joblib
+    would pickle the distribution (a dict, which its automatic scatter of large arguments
+    skips) into every task. Other backends get ``obj`` unchanged.
+    """
+    client = _dask_client(parallel) if n_tasks > 1 else None
+    if client is None:
+        return obj
+    # a list keeps the dict whole (scattering a dict scatters each value); hash=False skips
+    # tokenising the arrays, which only matters for reusing keys across calls
+    [future] = client.scatter([obj], broadcast=True, hash=False)
+    return future
+
+
 def evaluate_population(parallel, n_chunks, strategy, state, seeds, signs, source, config,
                         action_map, normalizer, episode_seeds):
     """Evaluate a whole generation with ``parallel`` (a live ``joblib.Parallel``)."""
-    dist = strategy.distribution(state)
     pop = len(seeds)
     bounds = np.linspace(0, pop, min(n_chunks, pop) + 1).astype(int)
+    chunks = [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    dist = _share(parallel, strategy.distribution(state), len(chunks))
     tasks = [
         delayed(evaluate_chunk)(strategy, dist, seeds[a:b], signs[a:b], np.arange(a, b), source,
                                 config, action_map, normalizer, episode_seeds)
-        for a, b in zip(bounds[:-1], bounds[1:]) if b > a
+        for a, b in chunks
     ]
     parts = parallel(tasks)
+    del dist, tasks  # release the cluster's copy now rather than at the next generation
     return {key: np.concatenate([p[key] for p in parts]) for key in
             ("returns", "lengths", "episodes", "obs_sum", "obs_sqsum")} | {
         "obs_shift": parts[0]["obs_shift"]}
