@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 from .network import NetworkConfig
 from .policy import RSNNPolicy
 from .rollout import RolloutError, evaluate_policy
-from .search import HISTORY_KEYS, ECSearch, ESSearch, SATRSearch
+from .search import HISTORY_KEYS, ECSearch, ESSearch, SATRSearch, load_checkpoint
 
 __all__ = [
     "SATRSearch",
@@ -20,5 +20,6 @@ __all__ = [
     "RolloutError",
     "evaluate_policy",
     "HISTORY_KEYS",
+    "load_checkpoint",
     "__version__",
 ]

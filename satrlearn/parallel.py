@@ -23,14 +23,14 @@ __all__ = ["evaluate_chunk", "evaluate_population"]
 
 
 def evaluate_chunk(strategy, dist, seeds, signs, labels, source, config, action_map,
-                   normalizer, episode_seeds):
+                   normalizer, episode_seeds, deadline=None):
     """Worker task: rebuild the chunk's candidates and run them in lockstep."""
     params = np.stack([strategy.sample(dist, s, g) for s, g in zip(seeds, signs)])
     # antithetic twins share their seed, hence their initial membranes: common random numbers
     membrane = [candidate_streams(s)[1] for s in seeds]
     envs = cached_envs(source, len(seeds))
     return run_episodes(config, params, action_map, normalizer, envs, episode_seeds,
-                        membrane, labels=labels, obs_shift=normalizer.mean)
+                        membrane, labels=labels, obs_shift=normalizer.mean, deadline=deadline)
 
 
 def _dask_client(parallel):
@@ -60,7 +60,7 @@ def _share(parallel, obj, n_tasks):
 
 
 def evaluate_population(parallel, n_chunks, strategy, state, seeds, signs, source, config,
-                        action_map, normalizer, episode_seeds):
+                        action_map, normalizer, episode_seeds, deadline=None):
     """Evaluate a whole generation with ``parallel`` (a live ``joblib.Parallel``)."""
     pop = len(seeds)
     bounds = np.linspace(0, pop, min(n_chunks, pop) + 1).astype(int)
@@ -68,7 +68,7 @@ def evaluate_population(parallel, n_chunks, strategy, state, seeds, signs, sourc
     dist = _share(parallel, strategy.distribution(state), len(chunks))
     tasks = [
         delayed(evaluate_chunk)(strategy, dist, seeds[a:b], signs[a:b], np.arange(a, b), source,
-                                config, action_map, normalizer, episode_seeds)
+                                config, action_map, normalizer, episode_seeds, deadline)
         for a, b in chunks
     ]
     parts = parallel(tasks)

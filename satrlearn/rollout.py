@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import pickle
+import time
 import uuid
 import warnings
 
@@ -159,7 +160,7 @@ def _check_finite(value, what, index, episode, step):
 
 
 def run_episodes(config, params, action_map: ActionMap, normalizer, envs, episode_seeds,
-                 membrane_rngs, labels=None, obs_shift=None):
+                 membrane_rngs, labels=None, obs_shift=None, deadline=None):
     """Run ``K`` networks for ``len(episode_seeds)`` episodes each, in lockstep over ``envs``.
 
     Parameters
@@ -170,6 +171,7 @@ def run_episodes(config, params, action_map: ActionMap, normalizer, envs, episod
     membrane_rngs : list of K generators for the initial membrane potentials.
     labels : candidate numbers used in error messages.
     obs_shift : the frozen normaliser mean, subtracted before summing moments (stability).
+    deadline : wall-clock time (``time.time()``) after which a ``TimeoutError`` is raised.
 
     Returns
     -------
@@ -208,6 +210,10 @@ def run_episodes(config, params, action_map: ActionMap, normalizer, envs, episod
         for q in range(k):
             start(q)
         while active.any():
+            if deadline is not None and time.time() > deadline:
+                raise TimeoutError(
+                    f"candidates {labels[rows[0]]}..{labels[rows[-1]]} passed the generation's "
+                    "time limit.")
             d = np.where(active[:, None], obs - shift, 0.0)
             obs_sum[rows] += d
             obs_sq[rows] += d * d

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
 import numbers
 import time
 import warnings
 
+import gymnasium as gym
 import numpy as np
 from joblib import Parallel, effective_n_jobs
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
+from .checkpoint import read_checkpoint, write_checkpoint
 from .network import NetworkConfig
 from .normalization import Moments, ObservationNormalizer, merge_moments
 from .parallel import evaluate_population
@@ -21,7 +25,8 @@ from .rollout import EnvSource, cached_envs, evaluate_policy, moments_of, run_ep
 from .shaping import centered_ranks
 from .strategies import EC, ES, SATR
 
-__all__ = ["BaseSearch", "SATRSearch", "ECSearch", "ESSearch", "HISTORY_KEYS"]
+__all__ = ["BaseSearch", "SATRSearch", "ECSearch", "ESSearch", "HISTORY_KEYS",
+           "load_checkpoint"]
 
 #: Columns of ``history_``, one value per generation.
 HISTORY_KEYS = (
@@ -47,6 +52,13 @@ def _check_param(name, value, *, low=None, high=None, integer=False, low_open=Fa
         raise ValueError(f"{name} must be {op} {low}, got {value!r}.")
     if high is not None and value > high:
         raise ValueError(f"{name} must be <= {high}, got {value!r}.")
+
+
+def _worker_lost(exc) -> bool:
+    """Whether ``exc`` means a worker process died (loky, concurrent.futures, dask)."""
+    names = {type(e).__name__ for e in (exc, exc.__cause__) if e is not None}
+    return bool(names & {"TerminatedWorkerError", "BrokenProcessPool", "KilledWorker",
+                         "WorkerCrashedError", "CommClosedError"})
 
 
 class BaseSearch(BaseEstimator):
@@ -76,6 +88,13 @@ class BaseSearch(BaseEstimator):
                      none_ok=True)
         _check_param("obs_clip", self.obs_clip, low=0, low_open=True)
         _check_param("verbose", self.verbose, low=0, integer=True)
+        _check_param("checkpoint_every", self.checkpoint_every, low=1, integer=True)
+        _check_param("max_retries", self.max_retries, low=0, integer=True)
+        _check_param("generation_timeout", self.generation_timeout, low=0, low_open=True,
+                     none_ok=True)
+        if self.checkpoint_dir is not None and not isinstance(self.checkpoint_dir,
+                                                              (str, os.PathLike)):
+            raise TypeError(f"checkpoint_dir must be a path or None, got {self.checkpoint_dir!r}.")
         if self.n_jobs is not None:
             _check_param("n_jobs", self.n_jobs, integer=True)
             if self.n_jobs == 0:
@@ -115,9 +134,46 @@ class BaseSearch(BaseEstimator):
             Fitted; on Ctrl-C, fitted with the last completed generation (with a warning).
         """
         callbacks = self._validate_params()
+        source, config, action_map = self._prepare_env(env)
+        strategy = self._make_strategy()
+        fitted = getattr(self, "_state", None) is not None
+        if not (self.warm_start and fitted and self.network_config_ == config):
+            if self.warm_start and fitted:
+                warnings.warn("warm_start ignored: the network sizes changed; starting afresh.")
+            self._init_search(config, strategy)
+        self._target = self.n_generations_ + self.n_generations
+        return self._run(source, config, action_map, strategy, callbacks)
+
+    def resume(self, env=None):
+        """Continue the run saved in ``checkpoint_dir`` up to its planned generation count.
+
+        The result is identical to a run that was never interrupted (``wall_time`` aside).
+        ``env`` defaults to the environment id recorded in the checkpoint; pass it when the
+        run used a factory or an instance.
+        """
+        if self.checkpoint_dir is None:
+            raise ValueError("resume() needs checkpoint_dir: the folder the run checkpointed to.")
+        callbacks = self._validate_params()
+        meta, arrays = read_checkpoint(self.checkpoint_dir)
+        if meta["estimator"] != type(self).__name__:
+            raise ValueError(
+                f"the checkpoint in {self.checkpoint_dir!r} is from {meta['estimator']}, not "
+                f"{type(self).__name__}; use satrlearn.load_checkpoint() to get the right one.")
+        if env is None:
+            env = meta.get("env")
+            if env is None:
+                raise ValueError(
+                    "the checkpointed run used an environment without an id (a factory or an "
+                    "instance); pass it: resume(env).")
+        source, config, action_map = self._prepare_env(env)
+        if config != NetworkConfig.from_dict(meta["network"]):
+            raise ValueError("the environment's sizes do not match the checkpointed network.")
+        self._restore(meta, arrays, config, action_map)
+        return self._run(source, config, action_map, self._make_strategy(), callbacks)
+
+    def _prepare_env(self, env):
         source = EnvSource(env, max_episode_steps=self.max_episode_steps)
-        n_jobs = effective_n_jobs(self.n_jobs)
-        if n_jobs > 1 and not source.rebuildable():
+        if effective_n_jobs(self.n_jobs) > 1 and not source.rebuildable():
             raise ValueError(
                 f"the environment {source.describe()} cannot be rebuilt in worker processes "
                 "(no spec, and it cannot be pickled). Pass its id or a picklable factory, or "
@@ -125,7 +181,6 @@ class BaseSearch(BaseEstimator):
         probe = source.make()
         try:
             obs_space = probe.observation_space
-            import gymnasium as gym
             if not isinstance(obs_space, gym.spaces.Box):
                 raise TypeError(
                     f"unsupported observation space {obs_space!r}: satrlearn needs a Box. Wrap "
@@ -138,42 +193,66 @@ class BaseSearch(BaseEstimator):
         config = NetworkConfig(n_in=n_in, n_out=action_map.n_out, n_hidden=self.n_hidden,
                                excitatory_ratio=self.excitatory_ratio,
                                **(self.network_params or {}))
-        strategy = self._make_strategy()
-        if not (self.warm_start and getattr(self, "_state", None) is not None
-                and self.network_config_ == config):
-            if self.warm_start and getattr(self, "_state", None) is not None:
-                warnings.warn("warm_start ignored: the network sizes changed; starting afresh.")
-            self._rng = (self.random_state if isinstance(self.random_state, np.random.Generator)
-                         else np.random.default_rng(self.random_state))
-            self._state = strategy.init(config.n_params, self._rng)
-            self._normalizer = ObservationNormalizer(n_in, clip=self.obs_clip)
-            self.history_ = {key: [] for key in HISTORY_KEYS}
-            self.n_generations_ = 0
-            self.env_steps_ = 0
-            self.best_score_ = -np.inf
-            self.best_policy_ = None
-            self.wall_time_ = 0.0
+        self._env_id = (source.payload if source.kind == "id" else
+                        source.payload.id if source.kind == "spec" else None)
+        return source, config, action_map
+
+    def _init_search(self, config, strategy):
+        self._rng = (self.random_state if isinstance(self.random_state, np.random.Generator)
+                     else np.random.default_rng(self.random_state))
+        self._state = strategy.init(config.n_params, self._rng)
+        self._normalizer = ObservationNormalizer(config.n_in, clip=self.obs_clip)
+        self.history_ = {key: [] for key in HISTORY_KEYS}
+        self.n_generations_ = 0
+        self.env_steps_ = 0
+        self.best_score_ = -np.inf
+        self.best_policy_ = None
+        self.wall_time_ = 0.0
+
+    def _run(self, source, config, action_map, strategy, callbacks):
         self.network_config_ = config
         self.action_space_ = action_map.space
-        self._action_map = action_map
         self.interrupted_ = False
-        self._source = source
-
+        n_jobs = effective_n_jobs(self.n_jobs)
         progress = self._progress()
+        retries = 0
         try:
-            with Parallel(n_jobs=self.n_jobs) as parallel:
-                for _ in range(self.n_generations):
-                    record = self._generation(parallel, n_jobs, strategy, config, action_map,
-                                              source)
-                    if progress is not None:
-                        progress.update(1)
-                        progress.set_postfix(mean=f"{record['return_mean']:.1f}",
-                                             best=f"{record['return_max']:.1f}",
-                                             det=f"{record['return_det']:.1f}")
-                    elif self.verbose >= 2:
-                        print(self._format(record), flush=True)
-                    if any(cb(self, record) is False for cb in callbacks):
-                        break
+            while self.n_generations_ < self._target:
+                rng_state = self._rng.bit_generator.state
+                try:
+                    # joblib's limit catches a hung env.step in a worker; the rollout's own
+                    # deadline covers in-process runs (the sequential backend has no timeout)
+                    timeout = self.generation_timeout if n_jobs > 1 else None
+                    with Parallel(n_jobs=self.n_jobs, timeout=timeout) as par:
+                        while self.n_generations_ < self._target:
+                            rng_state = self._rng.bit_generator.state
+                            record = self._generation(par, n_jobs, strategy, config, action_map,
+                                                      source)
+                            retries = 0
+                            self._after_generation(record, progress, config, action_map)
+                            if any(cb(self, record) is False for cb in callbacks):
+                                self._target = self.n_generations_
+                except (TimeoutError, multiprocessing.TimeoutError) as exc:
+                    raise TimeoutError(
+                        f"generation {self.n_generations_ + 1} took longer than "
+                        f"generation_timeout={self.generation_timeout} s (an environment may "
+                        "hang); the estimator keeps the last completed generation.") from exc
+                except Exception as exc:
+                    if not _worker_lost(exc):
+                        raise
+                    retries += 1
+                    if retries > self.max_retries:
+                        raise RuntimeError(
+                            f"a worker process died during generation {self.n_generations_ + 1}"
+                            f" {retries} times in a row ({type(exc).__name__}: {exc}). The "
+                            "estimator keeps the last completed generation; check the "
+                            "environment's memory use and native code.") from exc
+                    warnings.warn(
+                        f"a worker process died during generation {self.n_generations_ + 1} "
+                        f"({type(exc).__name__}); retrying it ({retries}/{self.max_retries}).",
+                        RuntimeWarning, stacklevel=2)
+                    # the same seeds again: the retried generation is the one that failed
+                    self._rng.bit_generator.state = rng_state
         except KeyboardInterrupt:
             self.interrupted_ = True
             warnings.warn(
@@ -183,12 +262,27 @@ class BaseSearch(BaseEstimator):
             if progress is not None:
                 progress.close()
             self._finalize(config, action_map)
+            if self.checkpoint_dir is not None:
+                self.save_checkpoint()
         return self
+
+    def _after_generation(self, record, progress, config, action_map):
+        if progress is not None:
+            progress.update(1)
+            progress.set_postfix(mean=f"{record['return_mean']:.1f}",
+                                 best=f"{record['return_max']:.1f}",
+                                 det=f"{record['return_det']:.1f}")
+        elif self.verbose >= 2:
+            print(self._format(record), flush=True)
+        if self.checkpoint_dir is not None and self.n_generations_ % self.checkpoint_every == 0:
+            self._finalize(config, action_map)
+            self.save_checkpoint()
 
     def _progress(self):
         if self.verbose == 1:
             from tqdm.auto import tqdm
-            return tqdm(total=self.n_generations, desc=type(self).__name__, unit="gen")
+            done = self.n_generations_
+            return tqdm(total=self._target - done, desc=type(self).__name__, unit="gen")
         return None
 
     @staticmethod
@@ -205,8 +299,11 @@ class BaseSearch(BaseEstimator):
         episode_seeds = rng.integers(0, 2**31 - 1, size=self.n_episodes)
         det_seed = rng.integers(0, 2**63)
         frozen = self._normalizer
+        deadline = None if self.generation_timeout is None else \
+            time.time() + self.generation_timeout
         result = evaluate_population(parallel, n_jobs, strategy, self._state, seeds, signs,
-                                     source, config, action_map, frozen, episode_seeds)
+                                     source, config, action_map, frozen, episode_seeds,
+                                     deadline=deadline)
         returns = result["returns"]
         weights = centered_ranks(returns)
         state, info = strategy.update(self._state, seeds, signs, weights)
@@ -218,7 +315,8 @@ class BaseSearch(BaseEstimator):
         det_params = strategy.mode(state)
         det = run_episodes(config, det_params[None], action_map, normalizer,
                            cached_envs(source, 1)[:1], [int(det_seed) % (2**31 - 1)],
-                           [np.random.default_rng(det_seed)], labels=["deterministic"])
+                           [np.random.default_rng(det_seed)], labels=["deterministic"],
+                           deadline=deadline)
         # commit the generation only now: an error above leaves the last one intact
         self._state, self._normalizer = state, normalizer
         self.n_generations_ += 1
@@ -248,6 +346,65 @@ class BaseSearch(BaseEstimator):
                                   self._normalizer.copy(), action_map)
         if self.best_policy_ is None:
             self.best_policy_ = self.policy_
+
+    # --- checkpoints -------------------------------------------------------------------
+    def save_checkpoint(self, directory=None) -> str:
+        """Write the full search state to ``directory/checkpoint.npz`` (default: checkpoint_dir).
+
+        Distribution, optimiser state, normaliser, random generator, counters, history and
+        the best network so far; written atomically, readable without pickle.
+        """
+        self._check_fitted()
+        directory = self.checkpoint_dir if directory is None else directory
+        if directory is None:
+            raise ValueError("pass a directory or set checkpoint_dir.")
+        params = {k: v for k, v in self.get_params().items()
+                  if k not in ("callbacks", "random_state", "checkpoint_dir")}
+        meta = {
+            "estimator": type(self).__name__,
+            "params": params,
+            "random_state": self.random_state if isinstance(self.random_state, int) else None,
+            "network": self.network_config_.to_dict(),
+            "action_space": self.policy_.action_map.to_dict(),
+            "env": getattr(self, "_env_id", None),
+            "n_generations_done": self.n_generations_,
+            "target_generations": getattr(self, "_target", self.n_generations_),
+            "env_steps": self.env_steps_,
+            "wall_time": self.wall_time_,
+            "best_score": None if not np.isfinite(self.best_score_) else self.best_score_,
+            "rng": self._rng.bit_generator.state,
+            "rng_kind": type(self._rng.bit_generator).__name__,
+            "history": self.history_,
+        }
+        arrays = {f"state/{k}": np.asarray(v) for k, v in self._state.items()}
+        arrays.update(self._normalizer.state_arrays())
+        best = self.best_policy_
+        arrays["best/params"] = best.params
+        arrays.update({f"best/{k}": v for k, v in best.normalizer.state_arrays().items()})
+        return write_checkpoint(directory, meta, arrays)
+
+    def _restore(self, meta, arrays, config, action_map):
+        try:
+            bitgen = getattr(np.random, meta["rng_kind"])()
+            bitgen.state = meta["rng"]
+            self._rng = np.random.Generator(bitgen)
+            self._state = {k[len("state/"):]: v for k, v in arrays.items()
+                           if k.startswith("state/")}
+            self._normalizer = ObservationNormalizer.from_arrays(arrays)
+            self.history_ = {k: list(meta["history"][k]) for k in HISTORY_KEYS}
+            self.n_generations_ = int(meta["n_generations_done"])
+            self._target = int(meta["target_generations"])
+            self.env_steps_ = int(meta["env_steps"])
+            self.wall_time_ = float(meta["wall_time"])
+            self.best_score_ = -np.inf if meta["best_score"] is None else meta["best_score"]
+            best_norm = ObservationNormalizer.from_arrays(
+                {k[len("best/"):]: v for k, v in arrays.items() if k.startswith("best/obs_")})
+            self.best_policy_ = RSNNPolicy(config, arrays["best/params"], best_norm, action_map)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"inconsistent checkpoint: {exc}") from None
+        self.network_config_ = config
+        self._env_id = meta.get("env")
+        self._finalize(config, action_map)
 
     # --- using the result --------------------------------------------------------------
     def _check_fitted(self):
@@ -309,6 +466,17 @@ _COMMON_DOC = """
     callbacks : list of callables, optional
         Each is called as ``cb(estimator, record)`` after every generation (``record`` is that
         generation's row of ``history_``); returning ``False`` stops the fit.
+    checkpoint_dir : str or path, optional
+        Write the full search state to ``checkpoint_dir/checkpoint.npz`` every
+        ``checkpoint_every`` generations and when ``fit`` ends (also on Ctrl-C or an error);
+        :meth:`resume` or ``satrlearn.load_checkpoint`` continue from it bit-identically.
+    checkpoint_every : int, default=10
+    max_retries : int, default=2
+        A generation whose worker process dies is retried (with the same seeds) this many
+        times before ``fit`` raises.
+    generation_timeout : float, optional
+        Seconds one generation may take; past it ``fit`` raises ``TimeoutError`` and keeps the
+        last completed generation.
 
     Attributes
     ----------
@@ -358,7 +526,9 @@ class SATRSearch(BaseSearch):
     def __init__(self, pop=128, n_generations=100, *, eta=30.0, rho_eps=1e-3, n_episodes=1,
                  n_hidden=256, excitatory_ratio=0.5, network_params=None,
                  max_episode_steps=None, obs_clip=10.0, n_jobs=None, random_state=None,
-                 verbose=0, warm_start=False, callbacks=None):
+                 verbose=0, warm_start=False, callbacks=None,
+                 checkpoint_dir=None, checkpoint_every=10, max_retries=2,
+                 generation_timeout=None):
         self.pop = pop
         self.n_generations = n_generations
         self.eta = eta
@@ -374,6 +544,10 @@ class SATRSearch(BaseSearch):
         self.verbose = verbose
         self.warm_start = warm_start
         self.callbacks = callbacks
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
+        self.max_retries = max_retries
+        self.generation_timeout = generation_timeout
 
     def _validate_strategy_params(self):
         _check_param("eta", self.eta, low=0, low_open=True)
@@ -401,7 +575,9 @@ class ECSearch(BaseSearch):
     def __init__(self, pop=128, n_generations=100, *, learning_rate=0.15, trust_region=None,
                  rho_eps=1e-3, n_episodes=1, n_hidden=256, excitatory_ratio=0.5,
                  network_params=None, max_episode_steps=None, obs_clip=10.0, n_jobs=None,
-                 random_state=None, verbose=0, warm_start=False, callbacks=None):
+                 random_state=None, verbose=0, warm_start=False, callbacks=None,
+                 checkpoint_dir=None, checkpoint_every=10, max_retries=2,
+                 generation_timeout=None):
         self.pop = pop
         self.n_generations = n_generations
         self.learning_rate = learning_rate
@@ -418,6 +594,10 @@ class ECSearch(BaseSearch):
         self.verbose = verbose
         self.warm_start = warm_start
         self.callbacks = callbacks
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
+        self.max_retries = max_retries
+        self.generation_timeout = generation_timeout
 
     def _validate_strategy_params(self):
         _check_param("learning_rate", self.learning_rate, low=0, low_open=True)
@@ -445,7 +625,9 @@ class ESSearch(BaseSearch):
     def __init__(self, pop=128, n_generations=100, *, sigma=0.3, learning_rate=0.15,
                  weight_decay=0.1, n_episodes=1, n_hidden=256, excitatory_ratio=0.5,
                  network_params=None, max_episode_steps=None, obs_clip=10.0, n_jobs=None,
-                 random_state=None, verbose=0, warm_start=False, callbacks=None):
+                 random_state=None, verbose=0, warm_start=False, callbacks=None,
+                 checkpoint_dir=None, checkpoint_every=10, max_retries=2,
+                 generation_timeout=None):
         self.pop = pop
         self.n_generations = n_generations
         self.sigma = sigma
@@ -462,6 +644,10 @@ class ESSearch(BaseSearch):
         self.verbose = verbose
         self.warm_start = warm_start
         self.callbacks = callbacks
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
+        self.max_retries = max_retries
+        self.generation_timeout = generation_timeout
 
     def _validate_strategy_params(self):
         _check_param("sigma", self.sigma, low=0, low_open=True)
@@ -473,3 +659,31 @@ class ESSearch(BaseSearch):
     def _make_strategy(self):
         return ES(sigma=self.sigma, learning_rate=self.learning_rate,
                   weight_decay=self.weight_decay)
+
+
+_ESTIMATORS = {cls.__name__: cls for cls in (SATRSearch, ECSearch, ESSearch)}
+
+
+def load_checkpoint(directory, **overrides):
+    """The estimator saved in ``directory`` (or a checkpoint file), fitted to its last generation.
+
+    Call ``.resume()`` on it to finish the run; ``overrides`` change parameters such as
+    ``n_jobs`` or ``verbose`` (not the search itself).
+
+    Examples
+    --------
+    >>> est = load_checkpoint("runs/hopper")           # doctest: +SKIP
+    >>> est.resume()                                   # doctest: +SKIP
+    """
+    meta, arrays = read_checkpoint(directory)
+    cls = _ESTIMATORS.get(meta.get("estimator"))
+    if cls is None:
+        raise ValueError(f"unknown estimator {meta.get('estimator')!r} in the checkpoint.")
+    params = dict(meta["params"], random_state=meta["random_state"])
+    path = os.fspath(directory)
+    params["checkpoint_dir"] = path if os.path.isdir(path) else os.path.dirname(path) or "."
+    params.update(overrides)
+    est = cls(**params)
+    config = NetworkConfig.from_dict(meta["network"])
+    est._restore(meta, arrays, config, ActionMap.from_dict(meta["action_space"]))
+    return est

@@ -1,0 +1,189 @@
+"""Checkpoints, bit-identical resume (also after SIGKILL), worker faults and time limits."""
+
+import functools
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+import satrlearn.checkpoint as ckpt
+from satrlearn import ECSearch, ESSearch, SATRSearch, load_checkpoint
+from satrlearn.search import HISTORY_KEYS
+
+from .stub_env import StubEnv, make_stub
+
+TINY = dict(pop=6, n_hidden=16, random_state=3)
+
+
+def same_run(a, b):
+    for key in HISTORY_KEYS:
+        if key != "wall_time":
+            assert a.history_[key] == b.history_[key], key
+    da, db = a.distribution_, b.distribution_
+    assert da.keys() == db.keys()
+    for k in da:
+        np.testing.assert_array_equal(da[k], db[k])
+    np.testing.assert_array_equal(a.policy_.normalizer.mean, b.policy_.normalizer.mean)
+    np.testing.assert_array_equal(a.policy_.params, b.policy_.params)
+
+
+@pytest.mark.parametrize("Est", [SATRSearch, ECSearch, ESSearch], ids=lambda c: c.__name__)
+def test_interrupt_then_resume_is_bit_identical(Est, tmp_path):
+    full = Est(**TINY, n_generations=4).fit("CartPole-v1")
+
+    def stop_at_2(est, record):
+        if record["generation"] == 2:
+            raise KeyboardInterrupt
+
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        Est(**TINY, n_generations=4, checkpoint_dir=tmp_path, callbacks=[stop_at_2]).fit(
+            "CartPole-v1")
+    est = load_checkpoint(tmp_path)
+    assert type(est) is Est and est.n_generations_ == 2
+    assert est.predict(np.zeros((3, 4))).shape == (3,)  # usable before resuming
+    est.resume()
+    assert est.n_generations_ == 4
+    same_run(full, est)
+
+
+def test_checkpoint_every_and_contents(tmp_path):
+    est = SATRSearch(**TINY, n_generations=3, checkpoint_dir=tmp_path, checkpoint_every=2)
+    writes = []
+    real = ckpt.write_checkpoint
+
+    def spy(directory, meta, arrays):
+        writes.append(meta["n_generations_done"])
+        return real(directory, meta, arrays)
+
+    import satrlearn.search as search
+    orig = search.write_checkpoint
+    search.write_checkpoint = spy
+    try:
+        est.fit("CartPole-v1")
+    finally:
+        search.write_checkpoint = orig
+    assert writes == [2, 3]  # every 2 generations and at the end
+    meta, arrays = ckpt.read_checkpoint(tmp_path)
+    assert meta["n_generations_done"] == 3 and meta["env"] == "CartPole-v1"
+    assert {"state/rho", "obs_mean", "best/params"} <= set(arrays)
+    assert all(a.dtype != object for a in arrays.values())
+
+
+def test_failed_write_keeps_previous_checkpoint(tmp_path, monkeypatch):
+    SATRSearch(**TINY, n_generations=1, checkpoint_dir=tmp_path).fit("CartPole-v1")
+    before = (tmp_path / ckpt.CHECKPOINT_NAME).read_bytes()
+
+    def disk_full(fh, **arrays):
+        fh.write(b"partial")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ckpt.np, "savez", disk_full)
+    est = SATRSearch(**TINY, n_generations=1, warm_start=True)
+    with pytest.raises(OSError, match="No space"):
+        est.save_checkpoint(tmp_path) if hasattr(est, "policy_") else est.fit(
+            "CartPole-v1").save_checkpoint(tmp_path)
+    assert (tmp_path / ckpt.CHECKPOINT_NAME).read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [ckpt.CHECKPOINT_NAME]
+
+
+@pytest.mark.parametrize("content", [b"", b"hello", b"PK\x03\x04broken"])
+def test_bad_checkpoint_files(tmp_path, content):
+    (tmp_path / ckpt.CHECKPOINT_NAME).write_bytes(content)
+    with pytest.raises(ValueError, match="not a readable satrlearn checkpoint"):
+        load_checkpoint(tmp_path)
+    with pytest.raises(FileNotFoundError):
+        load_checkpoint(tmp_path / "nowhere")
+
+
+def test_resume_needs_env_for_factories(tmp_path):
+    SATRSearch(**TINY, n_generations=2, checkpoint_dir=tmp_path).fit(
+        functools.partial(make_stub))
+    est = load_checkpoint(tmp_path)
+    with pytest.raises(ValueError, match="pass it"):
+        est.resume()
+    est.resume(functools.partial(make_stub))  # nothing left to do, but it runs
+    assert est.n_generations_ == 2
+    with pytest.raises(ValueError, match="checkpoint_dir"):
+        SATRSearch().resume("CartPole-v1")
+
+
+_KILL_SCRIPT = textwrap.dedent("""
+    import os, signal, sys
+    from satrlearn import SATRSearch
+
+    def die_after_3(est, record):
+        if record["generation"] == 3:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    SATRSearch(pop=6, n_hidden=16, random_state=3, n_generations=6, n_jobs=int(sys.argv[2]),
+               checkpoint_dir=sys.argv[1], checkpoint_every=1,
+               callbacks=[die_after_3]).fit("CartPole-v1")
+""")
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_sigkill_then_resume_matches_uninterrupted(tmp_path, n_jobs):
+    script = tmp_path / "run.py"
+    script.write_text(_KILL_SCRIPT)
+    run_dir = tmp_path / "run"
+    log = tmp_path / "log.txt"
+    with open(log, "w") as fh:  # files, not pipes: orphaned workers may hold pipes open
+        proc = subprocess.Popen([sys.executable, str(script), str(run_dir), str(n_jobs)],
+                                stdout=fh, stderr=subprocess.STDOUT)
+        code = proc.wait(timeout=300)
+    assert code == -signal.SIGKILL, log.read_text()
+    est = load_checkpoint(run_dir, n_jobs=n_jobs)
+    assert est.n_generations_ == 3
+    est.resume()
+    full = SATRSearch(pop=6, n_hidden=16, random_state=3, n_generations=6).fit("CartPole-v1")
+    same_run(full, est)
+
+
+def die_once_in_worker(marker, parent_pid):
+    """An env factory that kills the worker process building it, the first time only."""
+    if os.getpid() != parent_pid and not os.path.exists(marker):
+        with open(marker, "w"):
+            pass
+        os._exit(1)
+    return make_stub()
+
+
+def test_worker_death_is_retried_with_the_same_seeds(tmp_path):
+    factory = functools.partial(die_once_in_worker, str(tmp_path / "died"), os.getpid())
+    with pytest.warns(RuntimeWarning, match="worker process died"):
+        est = SATRSearch(**TINY, n_generations=2, n_jobs=2).fit(factory)
+    assert (tmp_path / "died").exists()
+    same_run(SATRSearch(**TINY, n_generations=2).fit(functools.partial(make_stub)), est)
+
+
+def test_worker_death_beyond_retries_is_a_clear_error(tmp_path):
+    factory = functools.partial(die_once_in_worker, str(tmp_path / "died"), os.getpid())
+    est = SATRSearch(**TINY, n_generations=2, n_jobs=2, max_retries=0)
+    with pytest.raises(RuntimeError, match="worker process died"):
+        est.fit(factory)
+    assert est.n_generations_ == 0 and hasattr(est, "policy_")
+
+
+class SlowEnv(StubEnv):
+    def step(self, action):
+        time.sleep(0.05)
+        return super().step(action)
+
+
+def make_slow():
+    import gymnasium as gym
+
+    return gym.wrappers.TimeLimit(SlowEnv(), max_episode_steps=20)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_generation_timeout(n_jobs):
+    est = SATRSearch(**TINY, n_generations=3, n_jobs=n_jobs, generation_timeout=0.3)
+    with pytest.raises(TimeoutError, match="generation_timeout"):
+        est.fit(make_slow)
+    assert est.n_generations_ == 0 and hasattr(est, "policy_")
