@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime
+import functools
 import json
 import math
 import os
@@ -223,7 +224,25 @@ def _make_estimator(args):
     return cls(pop=args.pop, n_generations=args.generations, n_episodes=args.episodes,
                n_hidden=args.n_hidden, max_episode_steps=args.max_episode_steps,
                n_jobs=args.n_jobs, random_state=args.seed, verbose=0 if args.quiet else 1,
-               **extra)
+               checkpoint_every=args.checkpoint_every, **extra)
+
+
+def _load_for_resume(args):
+    from .checkpoint import CHECKPOINT_NAME
+    from .search import load_checkpoint
+
+    if not os.path.isfile(os.path.join(args.resume, CHECKPOINT_NAME)):
+        raise UsageError(f"no checkpoint in {args.resume!r}: --resume takes a run folder "
+                         f"written by satrlearn train (it holds {CHECKPOINT_NAME}).")
+    try:
+        est = load_checkpoint(args.resume, n_jobs=args.n_jobs,
+                              verbose=0 if args.quiet else 1)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(str(exc)) from None
+    if est._env_id is None:
+        raise UsageError("the checkpointed run used an environment without an id; resume it "
+                         "from Python with est.resume(env).")
+    return est, est._env_id
 
 
 def _jsonable(value):
@@ -245,19 +264,29 @@ def _cmd_train(args):
 
     import satrlearn
 
-    env_id = args.env
-    est = _make_estimator(args)
-    _check_env(env_id)
-    out, created = _prepare_out(args.out or _default_out(env_id, args.algo), args.overwrite)
-    print(f"training {type(est).__name__} on {env_id}: population {args.pop}, "
-          f"{args.generations} generations, {args.n_hidden} neurons, n_jobs {args.n_jobs}, "
-          f"seed {args.seed}", flush=True)
+    if args.resume:
+        est, env_id = _load_for_resume(args)
+        out, created = args.resume, False
+        print(f"resuming {type(est).__name__} on {env_id} from generation "
+              f"{est.n_generations_} of {est._target} in {out}", flush=True)
+        run_search = est.resume
+    else:
+        env_id = args.env
+        est = _make_estimator(args)
+        _check_env(env_id)
+        out, created = _prepare_out(args.out or _default_out(env_id, args.algo),
+                                    args.overwrite)
+        est.set_params(checkpoint_dir=out)
+        print(f"training {type(est).__name__} on {env_id}: population {args.pop}, "
+              f"{args.generations} generations, {args.n_hidden} neurons, n_jobs "
+              f"{args.n_jobs}, seed {args.seed}", flush=True)
+        run_search = functools.partial(est.fit, env_id)
     t0 = time.perf_counter()
     try:
         with warnings.catch_warnings():
             # the interruption is reported below, with what was kept
             warnings.filterwarnings("ignore", message="fit interrupted", category=RuntimeWarning)
-            est.fit(env_id)
+            run_search()
     except KeyboardInterrupt:
         # stopped outside the generation loop (while starting workers): nothing to keep
         if created and not os.listdir(out):
@@ -475,6 +504,12 @@ def build_parser():
     train.add_argument("--overwrite", action="store_true",
                        help="write into an --out folder that already holds a run")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument("--checkpoint-every", type=_positive_int, default=5,
+                       help="write the search state to the run folder every N generations "
+                            "(default 5; always at the end and on Ctrl-C)")
+    train.add_argument("--resume", metavar="RUN_DIR", default=None,
+                       help="continue the run checkpointed in RUN_DIR to its planned number "
+                            "of generations (the other search options are taken from it)")
     train.set_defaults(func=_cmd_train)
 
     ev = sub.add_parser(

@@ -321,3 +321,35 @@ def test_ctrl_c_saves_the_completed_generations(tmp_path):
     assert run["interrupted"] is True
     assert run["generations"] >= 3
     assert len(cli.read_history(out)["generation"]) == run["generations"]
+
+
+def test_train_checkpoints_and_resume_finishes_the_planned_run(tmp_path, capsys):
+    from satrlearn import SATRSearch, load_checkpoint
+
+    out = tmp_path / "run"
+
+    def stop_at_2(est, record):
+        if record["generation"] == 2:
+            raise KeyboardInterrupt
+
+    with pytest.warns(RuntimeWarning):
+        SATRSearch(pop=6, n_generations=4, n_hidden=16, random_state=1, checkpoint_dir=out,
+                   callbacks=[stop_at_2]).fit("CartPole-v1")
+    assert cli.main(["train", "--resume", str(out), "--n-jobs", "1", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "resuming SATRSearch on CartPole-v1 from generation 2 of 4" in printed
+    assert "after 4 generations" in printed
+    with open(out / "history.csv") as fh:
+        assert len(list(csv.DictReader(fh))) == 4
+    full = SATRSearch(pop=6, n_generations=4, n_hidden=16, random_state=1).fit("CartPole-v1")
+    assert load_checkpoint(out).history_["return_det"] == full.history_["return_det"]
+
+
+def test_train_writes_a_checkpoint(run_dir):
+    assert (Path(run_dir) / "checkpoint.npz").is_file()
+
+
+def test_resume_without_checkpoint(tmp_path, capsys):
+    assert cli.main(["train", "--resume", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "no checkpoint" in err and "Traceback" not in err
