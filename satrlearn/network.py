@@ -19,6 +19,8 @@ __all__ = [
     "unpack_hidden",
     "pack_spikes",
     "unpack_spikes",
+    "pack_inputs",
+    "unpack_inputs",
     "pack_bits",
     "unpack_bits",
     "split_params",
@@ -308,6 +310,43 @@ def pack_spikes(spikes: np.ndarray, config: NetworkConfig) -> np.ndarray:
 def unpack_spikes(packed: np.ndarray, config: NetworkConfig) -> np.ndarray:
     """Inverse of :func:`pack_spikes`: ``(K, n_words)`` uint64 -> ``(K, n)`` bool."""
     return unpack_hidden(np.asarray(packed, dtype=np.uint64)[:, :, None], config)[:, :, 0]
+
+
+def pack_inputs(w_in: np.ndarray, config: NetworkConfig) -> np.ndarray:
+    """Pack input mask(s) ``(2 n_in, n)`` or ``(K, 2 n_in, n)`` into bytes over the inputs.
+
+    The result is uint8 ``(2, ceil(n_in / 8), n)`` or ``(K, 2, ceil(n_in / 8), n)``: bit ``t``
+    of byte ``[h, c, j]`` is the connection of input ``8 c + t`` of half ``h`` (0 for ``x``,
+    1 for ``-x``) to neuron ``j``; bits past ``n_in`` are zero. This is the layout the bitset
+    kernel's subset-sum tables read.
+    """
+    w_in = np.asarray(w_in, dtype=bool)
+    squeeze = w_in.ndim == 2
+    if squeeze:
+        w_in = w_in[None]
+    k, rows, n = w_in.shape
+    n_in = config.n_in
+    if rows != 2 * n_in:
+        raise ValueError(f"expected {2 * n_in} input rows, got {rows}.")
+    n_chunks = -(-n_in // 8)
+    block = np.zeros((k, 2, n_chunks * 8, n), dtype=bool)
+    block[:, :, :n_in] = w_in.reshape(k, 2, n_in, n)
+    out = np.packbits(block.reshape(k, 2, n_chunks, 8, n), axis=3, bitorder="little")[:, :, :, 0]
+    out = np.ascontiguousarray(out)
+    return out[0] if squeeze else out
+
+
+def unpack_inputs(packed: np.ndarray, config: NetworkConfig) -> np.ndarray:
+    """Inverse of :func:`pack_inputs`."""
+    packed = np.asarray(packed, dtype=np.uint8)
+    squeeze = packed.ndim == 3
+    if squeeze:
+        packed = packed[None]
+    k, _, n_chunks, n = packed.shape
+    bits = np.unpackbits(packed[:, :, :, None, :], axis=3, bitorder="little")
+    out = bits.reshape(k, 2, n_chunks * 8, n)[:, :, : config.n_in].reshape(k, -1, n)
+    out = out.astype(bool)
+    return out[0] if squeeze else out
 
 
 def _groups(config: NetworkConfig):

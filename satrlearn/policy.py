@@ -17,7 +17,8 @@ import gymnasium as gym
 import numpy as np
 
 from . import _kernels
-from .network import NetworkConfig, pack_bits, pack_hidden, split_params, unpack_bits
+from .network import (NetworkConfig, pack_bits, pack_hidden, pack_inputs, split_params,
+                      unpack_bits)
 from .normalization import ObservationNormalizer
 
 __all__ = ["NetworkBatch", "ActionMap", "RSNNPolicy", "FORMAT_VERSION"]
@@ -38,6 +39,14 @@ class NetworkBatch:
         vector is shared by ``k`` rows without copying.
     k : int, optional
         Number of rows when ``params`` is 1-D.
+
+    Notes
+    -----
+    Binary masks are stored at 1 bit per connection: ``W_in`` byte-packed over the inputs
+    (:func:`~satrlearn.network.pack_inputs`), ``W_h`` word-packed over the presynaptic neurons
+    (:func:`~satrlearn.network.pack_hidden`); ``W_out`` is float32. Real weights are float32
+    (the folded input matrix float64 when float32 would round it). The last spikes ``s`` are
+    packed ``(K, n_words)`` uint64 for both kernels; ``v``, ``i_syn``, ``r`` are float64.
     """
 
     def __init__(self, config: NetworkConfig, params: np.ndarray, k: int | None = None):
@@ -57,39 +66,48 @@ class NetworkBatch:
             )
         self.binary = src.dtype == np.bool_
         w_in, w_h, w_out = split_params(src, config)
-        n_in = config.n_in
-        # [x, -x] @ W_in == x @ (W_in[:n_in] - W_in[n_in:]): half the input work. The folded
-        # matrix is float32 when that is exact (always for masks), float64 otherwise.
-        win = (w_in[:, :n_in].astype(np.float32) - w_in[:, n_in:].astype(np.float32))
-        if not self.binary:
-            win64 = (w_in[:, :n_in].astype(np.float32).astype(np.float64)
-                     - w_in[:, n_in:].astype(np.float32))
+        n_in, n = config.n_in, config.n_hidden
+        if self.binary:
+            # 1 bit per connection: byte-packed inputs, word-packed recurrent columns
+            win = pack_inputs(w_in, config)
+            wh = pack_hidden(w_h, config)
+            h = np.zeros(0)
+        else:
+            # [x, -x] @ W_in == x @ (W_in[:n_in] - W_in[n_in:]): half the input work. The
+            # folded matrix is float32 when that is exact (0/1 values), float64 otherwise.
+            w_pos = w_in[:, :n_in].astype(np.float32)
+            w_neg = w_in[:, n_in:].astype(np.float32)
+            win = w_pos - w_neg
+            win64 = w_pos.astype(np.float64) - w_neg
             if not np.array_equal(win64, win):
                 win = win64
-        win = np.ascontiguousarray(win)
+            win = np.ascontiguousarray(win)
+            wh = np.ascontiguousarray(w_h, dtype=np.float32)
+            # float32 sums of 0/1 weights are exact integers; real weights sum in float64
+            h = np.zeros(n, dtype=np.float32 if np.isin(wh, (0.0, 1.0)).all() else np.float64)
         wout = np.ascontiguousarray(w_out, dtype=np.float32)
-        wh = pack_hidden(w_h, config) if self.binary else np.ascontiguousarray(
-            w_h, dtype=np.float32)
-        outdeg = None if self.binary else np.count_nonzero(wh, axis=2).astype(np.int64)
+        outdeg = np.count_nonzero(w_h, axis=2).astype(np.int64)
         if shared is not None:
-            win, wh, wout = (np.broadcast_to(a, (k,) + a.shape[1:]) for a in (win, wh, wout))
-            if outdeg is not None:
-                outdeg = np.broadcast_to(outdeg, (k,) + outdeg.shape[1:])
-        self._outdeg = outdeg
+            win, wh, wout, outdeg = (np.broadcast_to(a, (k,) + a.shape[1:])
+                                     for a in (win, wh, wout, outdeg))
         self.win, self.wh, self.wout = win, wh, wout
+        self._outdeg = outdeg
         self.k = k
-        n = config.n_hidden
         self.v = np.zeros((k, n))
         self.i_syn = np.zeros((k, n))
         self.r = np.zeros((k, n))
-        self.s = (np.zeros((k, config.n_words), dtype=np.uint64) if self.binary
-                  else np.zeros((k, n), dtype=np.uint8))
+        self.s = np.zeros((k, config.n_words), dtype=np.uint64)
         self.y = np.zeros((k, config.n_out))
         self.counts = np.zeros((k, 2), dtype=np.int64)
         self._c = config.kernel_constants()
+        a_out = config.decays[2]
+        self._decay = a_out ** np.arange(config.substeps - 1, -1, -1, dtype=np.float64)
         self._i_in = np.zeros(n)
         self._cnt = np.zeros(n, dtype=np.int64)
-        self._h = np.zeros(n)
+        self._h = h
+        self._table = np.zeros(256)
+        self._racc = np.zeros(n)
+        self._spk = np.zeros(64 * config.n_words, dtype=np.uint8)
         self._spiking = np.zeros(n, dtype=np.int64)
         self._all = np.ones(k, dtype=bool)
 
@@ -111,16 +129,23 @@ class NetworkBatch:
         if x.shape != (self.k, self.config.n_in):
             raise ValueError(
                 f"expected inputs of shape {(self.k, self.config.n_in)}, got {x.shape}.")
-        active = self._all if active is None else np.ascontiguousarray(active, dtype=bool)
+        if active is None:
+            active = self._all
+        else:
+            active = np.ascontiguousarray(active, dtype=bool)
+            if active.shape != (self.k,):
+                raise ValueError(f"active must have shape ({self.k},), got {active.shape}.")
         cfg = self.config
         if self.binary:
-            _kernels.bitset_step(x, self.win, self.wh, self.wout, self.v, self.i_syn, self.r,
-                                 self.s, active, self._c, cfg.n_exc, cfg.exc_words,
-                                 cfg.substeps, self.y, self.counts, self._i_in, self._cnt)
+            _kernels.bitset_step(x, self.win, self.wh, self.wout, self._outdeg, self.v,
+                                 self.i_syn, self.r, self.s, active, self._c, cfg.n_exc,
+                                 cfg.exc_words, cfg.substeps, self.y, self.counts, self._i_in,
+                                 self._cnt, self._table, self._racc, self._spk, self._decay)
         else:
-            _kernels.float_step(x, self.win, self.wh, self.wout, self.v, self.i_syn, self.r,
-                                self.s, active, self._c, cfg.n_exc, cfg.substeps, self.y,
-                                self.counts, self._i_in, self._h, self._spiking, self._outdeg)
+            _kernels.float_step(x, self.win, self.wh, self.wout, self._outdeg, self.v,
+                                self.i_syn, self.r, self.s, active, self._c, cfg.n_exc,
+                                cfg.exc_words, cfg.substeps, self.y, self.counts, self._i_in,
+                                self._h, self._racc, self._spk, self._decay, self._spiking)
         return self.y
 
 

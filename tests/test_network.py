@@ -13,10 +13,12 @@ from satrlearn.network import (
     float_step,
     pack_bits,
     pack_hidden,
+    pack_inputs,
     pack_spikes,
     split_params,
     unpack_bits,
     unpack_hidden,
+    unpack_inputs,
     unpack_spikes,
 )
 
@@ -161,6 +163,25 @@ def test_pack_spikes_round_trip(case):
     packed = pack_spikes(spikes, cfg)
     assert packed.shape == (spikes.shape[0], cfg.n_words)
     np.testing.assert_array_equal(unpack_spikes(packed, cfg), spikes)
+
+
+@settings(max_examples=100, deadline=None)
+@given(n_in=st.integers(1, 40), n=st.integers(1, 70), k=st.none() | st.integers(1, 3),
+       data=st.data())
+def test_pack_inputs_round_trip_and_layout(n_in, n, k, data):
+    cfg = NetworkConfig(n_in=n_in, n_out=1, n_hidden=n)
+    shape = (2 * n_in, n) if k is None else (k, 2 * n_in, n)
+    w = data.draw(hnp.arrays(np.bool_, shape))
+    packed = pack_inputs(w, cfg)
+    assert packed.dtype == np.uint8
+    assert packed.shape == shape[:-2] + (2, -(-n_in // 8), n)
+    np.testing.assert_array_equal(unpack_inputs(packed, cfg), w)
+    w2 = w if k is None else w[0]
+    p2 = packed if k is None else packed[0]
+    i = data.draw(st.integers(0, 2 * n_in - 1))
+    j = data.draw(st.integers(0, n - 1))
+    half, row = divmod(i, n_in)
+    assert bool((int(p2[half, row // 8, j]) >> (row % 8)) & 1) == w2[i, j]
 
 
 def test_pack_hidden_rejects_wrong_row_count():
