@@ -186,6 +186,20 @@ def test_popcount64_edges():
         assert _compiled_popcount(np.uint64(value)) == value.bit_count()
 
 
+@njit
+def _compiled_pack8(u):
+    return _kernels.pack8(u)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.booleans(), min_size=8, max_size=8))
+def test_pack8_packs_bytes_to_bits(bits):
+    word = np.array(bits, dtype=np.uint8).view("<u8")[0]
+    expected = int(np.packbits(np.array(bits), bitorder="little")[0])
+    assert _kernels.pack8(word) == expected
+    assert _compiled_pack8(word) == expected
+
+
 # --- the same kernels as plain Python ------------------------------------------------------
 
 def test_kernels_match_naive_with_jit_disabled():
