@@ -14,7 +14,7 @@ from satrlearn import ECSearch, ESSearch, SATRSearch, evaluate_policy
 # what SATR addresses)
 BUDGET = {
     SATRSearch: dict(pop=32, n_generations=20),
-    ECSearch: dict(pop=64, n_generations=20),
+    ECSearch: dict(pop=64, n_generations=30),
     ESSearch: dict(pop=32, n_generations=20),
 }
 TASKS = [("CartPole-v1", 195.0), pytest.param("InvertedPendulum-v5", 200.0,

@@ -38,7 +38,7 @@ class BernoulliStrategy(Strategy):
 
     def sample(self, dist, seed, sign=1):
         rng, _ = candidate_streams(seed)
-        return rng.random(dist["rho"].shape[0]) < dist["rho"]
+        return rng.random(dist["rho"].shape[0], dtype=np.float32) < dist["rho"]
 
     def signal(self, rho, seeds, weights) -> np.ndarray:
         """``g = (1/N) sum_n w_n (theta_n - rho)``, regenerating each theta from its seed."""

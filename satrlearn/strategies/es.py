@@ -37,7 +37,7 @@ class ES(Strategy):
 
     def _noise(self, seed, dim):
         rng, _ = candidate_streams(seed)
-        return rng.standard_normal(dim)
+        return rng.standard_normal(dim, dtype=np.float32)
 
     def sample(self, dist, seed, sign=1):
         mu = dist["mu"]
