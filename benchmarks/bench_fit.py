@@ -3,7 +3,9 @@
 For each task: env steps per second of
 
 * raw: ``n_jobs`` processes, each stepping ``pop / n_jobs`` environments with random actions
-  (reset on episode end), nothing else;
+  and nothing else, resetting every ``L`` steps where ``L`` is the mean episode length of the
+  fit run (random actions end MuJoCo episodes within ~20 steps, so resetting on termination
+  would make the raw loop mostly resets);
 * fit: ``SATRSearch(pop, n_jobs)`` for a few generations, counting everything (sampling,
   lockstep rollouts with the bitset kernel, ranking, update, normaliser merge and the
   deterministic network's episode), steps/s = population env steps / wall time.
@@ -24,18 +26,20 @@ from joblib import Parallel, delayed
 from satrlearn import SATRSearch
 
 
-def _raw_worker(env_id, n_envs, n_steps, seed):
-    envs = [gym.make(env_id) for _ in range(n_envs)]
+def _raw_worker(env_id, n_envs, n_steps, seed, episode_len):
+    envs = [gym.make(env_id, disable_env_checker=True) for _ in range(n_envs)]
     for i, e in enumerate(envs):
         e.reset(seed=seed + i)
         e.action_space.seed(seed + i)
     done_steps = 0
+    t = 0
     t0 = time.perf_counter()
     while done_steps < n_steps:
+        t += 1
         for e in envs:
-            _, _, term, trunc, _ = e.step(e.action_space.sample())
+            e.step(e.action_space.sample())
             done_steps += 1
-            if term or trunc:
+            if t % episode_len == 0:
                 e.reset()
     elapsed = time.perf_counter() - t0
     for e in envs:
@@ -43,12 +47,12 @@ def _raw_worker(env_id, n_envs, n_steps, seed):
     return done_steps, elapsed
 
 
-def raw_throughput(env_id, pop, n_jobs, steps_per_job):
+def raw_throughput(env_id, pop, n_jobs, steps_per_job, episode_len):
     with Parallel(n_jobs=n_jobs) as par:
-        par(delayed(_raw_worker)(env_id, 1, 10, 0) for _ in range(n_jobs))  # warm the pool
+        par(delayed(_raw_worker)(env_id, 1, 10, 0, 5) for _ in range(n_jobs))  # warm the pool
         t0 = time.perf_counter()
-        out = par(delayed(_raw_worker)(env_id, pop // n_jobs, steps_per_job, 100 * j)
-                  for j in range(n_jobs))
+        out = par(delayed(_raw_worker)(env_id, pop // n_jobs, steps_per_job, 100 * j,
+                                       episode_len) for j in range(n_jobs))
         wall = time.perf_counter() - t0
     return sum(s for s, _ in out) / wall
 
@@ -59,7 +63,8 @@ def fit_throughput(env_id, pop, n_jobs, generations, warmup=1):
     steps0, wall0 = est.env_steps_, est.wall_time_
     est.set_params(n_generations=generations).fit(env_id)
     steps = est.env_steps_ - steps0
-    return steps / (est.wall_time_ - wall0), steps
+    episodes = sum(est.history_["episodes"][-generations:])
+    return steps / (est.wall_time_ - wall0), steps, max(1, round(steps / episodes))
 
 
 def main(argv=None):
@@ -72,15 +77,15 @@ def main(argv=None):
     gens = 2 if args.quick else args.generations
     print(f"pop {args.pop}, {gens} timed generations after 1 warm-up")
     print(f"{'task':<13} {'jobs':>4} {'raw steps/s':>12} {'fit steps/s':>12} {'fit/raw':>8} "
-          f"{'steps':>8}")
+          f"{'steps':>8} {'ep.len':>6}")
     for env_id in args.envs:
         fit = {}
         for n_jobs in (1, 2):
-            f, steps = fit_throughput(env_id, args.pop, n_jobs, gens)
-            r = raw_throughput(env_id, args.pop, n_jobs, max(steps // n_jobs, 2000))
+            f, steps, ep_len = fit_throughput(env_id, args.pop, n_jobs, gens)
+            r = raw_throughput(env_id, args.pop, n_jobs, max(steps // n_jobs, 2000), ep_len)
             fit[n_jobs] = f
-            print(f"{env_id:<13} {n_jobs:>4} {r:>12.0f} {f:>12.0f} {f / r:>8.2f} {steps:>8d}",
-                  flush=True)
+            print(f"{env_id:<13} {n_jobs:>4} {r:>12.0f} {f:>12.0f} {f / r:>8.2f} {steps:>8d} "
+                  f"{ep_len:>6d}", flush=True)
         print(f"{env_id:<13} fit n_jobs 2 / 1 = {fit[2] / fit[1]:.2f}")
 
 

@@ -54,6 +54,13 @@ def _check_param(name, value, *, low=None, high=None, integer=False, low_open=Fa
         raise ValueError(f"{name} must be <= {high}, got {value!r}.")
 
 
+def _store_params(est, params):
+    """``__init__`` stores every argument verbatim (scikit-learn convention), nothing else."""
+    for name, value in params.items():
+        if name not in ("self", "__class__"):
+            setattr(est, name, value)
+
+
 def _worker_lost(exc) -> bool:
     """Whether ``exc`` means a worker process died (loky, concurrent.futures, dask)."""
     names = {type(e).__name__ for e in (exc, exc.__cause__) if e is not None}
@@ -529,25 +536,7 @@ class SATRSearch(BaseSearch):
                  verbose=0, warm_start=False, callbacks=None,
                  checkpoint_dir=None, checkpoint_every=10, max_retries=2,
                  generation_timeout=None):
-        self.pop = pop
-        self.n_generations = n_generations
-        self.eta = eta
-        self.rho_eps = rho_eps
-        self.n_episodes = n_episodes
-        self.n_hidden = n_hidden
-        self.excitatory_ratio = excitatory_ratio
-        self.network_params = network_params
-        self.max_episode_steps = max_episode_steps
-        self.obs_clip = obs_clip
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.callbacks = callbacks
-        self.checkpoint_dir = checkpoint_dir
-        self.checkpoint_every = checkpoint_every
-        self.max_retries = max_retries
-        self.generation_timeout = generation_timeout
+        _store_params(self, locals())
 
     def _validate_strategy_params(self):
         _check_param("eta", self.eta, low=0, low_open=True)
@@ -578,26 +567,7 @@ class ECSearch(BaseSearch):
                  random_state=None, verbose=0, warm_start=False, callbacks=None,
                  checkpoint_dir=None, checkpoint_every=10, max_retries=2,
                  generation_timeout=None):
-        self.pop = pop
-        self.n_generations = n_generations
-        self.learning_rate = learning_rate
-        self.trust_region = trust_region
-        self.rho_eps = rho_eps
-        self.n_episodes = n_episodes
-        self.n_hidden = n_hidden
-        self.excitatory_ratio = excitatory_ratio
-        self.network_params = network_params
-        self.max_episode_steps = max_episode_steps
-        self.obs_clip = obs_clip
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.callbacks = callbacks
-        self.checkpoint_dir = checkpoint_dir
-        self.checkpoint_every = checkpoint_every
-        self.max_retries = max_retries
-        self.generation_timeout = generation_timeout
+        _store_params(self, locals())
 
     def _validate_strategy_params(self):
         _check_param("learning_rate", self.learning_rate, low=0, low_open=True)
@@ -628,26 +598,7 @@ class ESSearch(BaseSearch):
                  random_state=None, verbose=0, warm_start=False, callbacks=None,
                  checkpoint_dir=None, checkpoint_every=10, max_retries=2,
                  generation_timeout=None):
-        self.pop = pop
-        self.n_generations = n_generations
-        self.sigma = sigma
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.n_episodes = n_episodes
-        self.n_hidden = n_hidden
-        self.excitatory_ratio = excitatory_ratio
-        self.network_params = network_params
-        self.max_episode_steps = max_episode_steps
-        self.obs_clip = obs_clip
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.callbacks = callbacks
-        self.checkpoint_dir = checkpoint_dir
-        self.checkpoint_every = checkpoint_every
-        self.max_retries = max_retries
-        self.generation_timeout = generation_timeout
+        _store_params(self, locals())
 
     def _validate_strategy_params(self):
         _check_param("sigma", self.sigma, low=0, low_open=True)

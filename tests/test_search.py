@@ -236,3 +236,11 @@ def test_env_without_time_limit_is_cut():
 def test_n_episodes_averages():
     est = SATRSearch(**{**TINY, "n_generations": 1}, n_episodes=3).fit(stub(length=5))
     assert est.history_["episodes"] == [18] and est.env_steps_ == 6 * 3 * 5
+
+
+def test_sklearn_constructor_checks(Est):
+    from sklearn.utils.estimator_checks import (check_no_attributes_set_in_init,
+                                                check_parameters_default_constructible)
+
+    check_no_attributes_set_in_init(Est.__name__, Est())
+    check_parameters_default_constructible(Est.__name__, Est())
