@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import joblib
+import joblib.pool
 import numpy as np
 import pytest
 
@@ -230,6 +231,8 @@ def ray_runtime():
         ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
                  _node_ip_address="127.0.0.1", object_store_memory=200 * 1024**2,
                  runtime_env={"env_vars": {"PYTHONPATH": pythonpath}})
+    # ray's joblib backend rebases joblib's PicklingPool onto ray's Pool; undo that afterwards
+    pool_bases = joblib.pool.PicklingPool.__bases__
     try:
         if ray.util.get_node_ip_address() != "127.0.0.1":
             pytest.skip("this ray cannot be kept on loopback")
@@ -237,11 +240,24 @@ def ray_runtime():
         yield ray
     finally:
         ray.shutdown()
+        joblib.pool.PicklingPool.__bases__ = pool_bases
 
 
 @pytest.mark.parametrize("Est", ESTIMATORS, ids=lambda c: c.__name__)
-def test_ray_backend_gives_the_n_jobs_1_result(ray_runtime, Est):
+def test_ray_backend_gives_the_n_jobs_1_result(ray_runtime, Est, monkeypatch):
+    from ray.util.multiprocessing.pool import Pool
+
+    pools = []
+    real_init = Pool.__init__
+
+    def init(self, *args, **kwargs):  # the pool of ray actors joblib's ray backend starts
+        pools.append(kwargs.get("processes", args[0] if args else None))
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(Pool, "__init__", init)
     reference = Est(**TINY, n_jobs=1).fit(stub())
+    assert pools == []
     with joblib.parallel_config(backend="ray"):
         on_ray = Est(**TINY, n_jobs=-1).fit(stub())
+    assert pools == [2]  # the fit ran on ray, one actor per CPU of the runtime
     assert_same_fit(reference, on_ray)
