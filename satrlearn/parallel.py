@@ -72,7 +72,6 @@ def evaluate_population(parallel, n_chunks, strategy, state, seeds, signs, sourc
         for a, b in chunks
     ]
     parts = parallel(tasks)
-    del dist, tasks  # release the cluster's copy now rather than at the next generation
     return {key: np.concatenate([p[key] for p in parts]) for key in
             ("returns", "lengths", "episodes", "obs_sum", "obs_sqsum")} | {
         "obs_shift": parts[0]["obs_shift"]}
