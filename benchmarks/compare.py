@@ -63,7 +63,7 @@ READING_END = "<!-- reading:end -->"
 @dataclass(frozen=True)
 class Cell:
     task: str
-    method: str   # satr | ec | es | ectr:DELTA
+    method: str   # satr | ec | es | ectr:DELTA | satr:ETA
     pop: int
     seed: int
     budget: int   # environment steps of the population
@@ -73,8 +73,16 @@ class Cell:
         return float(self.method.split(":", 1)[1]) if self.method.startswith("ectr:") else None
 
     @property
+    def eta(self):
+        return float(self.method.split(":", 1)[1]) if self.method.startswith("satr:") else None
+
+    @property
     def label(self) -> str:
-        return f"ectr-{self.delta:g}" if self.delta is not None else self.method
+        if self.delta is not None:
+            return f"ectr-{self.delta:g}"
+        if self.eta is not None:
+            return f"satr-eta{self.eta:g}"
+        return self.method
 
     @property
     def name(self) -> str:
@@ -91,14 +99,14 @@ def parse_method(text: str) -> str:
     text = text.strip().lower()
     if text in ("satr", "ec", "es"):
         return text
-    m = re.fullmatch(r"ectr:([0-9.eE+-]+)", text)
+    m = re.fullmatch(r"(ectr|satr):([0-9.eE+-]+)", text)
     if m:
-        delta = float(m.group(1))
-        if not (math.isfinite(delta) and delta > 0):
-            raise argparse.ArgumentTypeError(f"ectr needs a positive KL budget, got {text!r}.")
-        return f"ectr:{delta:g}"
+        value = float(m.group(2))
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"{m.group(1)} needs a positive value, got {text!r}.")
+        return f"{m.group(1)}:{value:g}"
     raise argparse.ArgumentTypeError(
-        f"unknown method {text!r}: use satr, ec, es or ectr:DELTA (e.g. ectr:300).")
+        f"unknown method {text!r}: use satr, ec, es, ectr:DELTA (e.g. ectr:300) or satr:ETA.")
 
 
 def make_estimator(cell: Cell, n_jobs: int, checkpoint_dir, callbacks):
@@ -112,6 +120,8 @@ def make_estimator(cell: Cell, n_jobs: int, checkpoint_dir, callbacks):
         return ECSearch(**common)
     if cell.method == "es":
         return ESSearch(**common)
+    if cell.eta is not None:
+        return SATRSearch(eta=cell.eta, **common)
     return ECSearch(trust_region=cell.delta, **common)
 
 
@@ -351,12 +361,16 @@ NAMES = {"satr": "SATR", "ec": "EC", "es": "ES"}
 def display(method: str) -> str:
     if method.startswith("ectr-"):
         return f"EC+TR δ={method[5:]}"
+    if method.startswith("satr-eta"):
+        return f"SATR η={method[8:]}"
     return NAMES.get(method, method)
 
 
 def method_key(method: str):
     if method in METHOD_ORDER:
         return (METHOD_ORDER.index(method), 0.0)
+    if method.startswith("satr-eta"):
+        return (0, float(method[8:]))
     return (len(METHOD_ORDER), float(method[5:]))
 
 
@@ -379,7 +393,7 @@ def _ms(values, digits=0):
     if len(values) == 0:
         return "–"
     if len(values) == 1:
-        return f"{values[0]:.{digits}f} (1 seed)"
+        return f"{values[0]:.{digits}f}"
     return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}"
 
 
@@ -425,8 +439,10 @@ def make_plots(groups, img_dir):
         keys = [k for k in groups if k[0] == task]
         pops = sorted({k[1] for k in keys})
         ectr = sorted({k[2] for k in keys if k[2].startswith("ectr-")}, key=method_key)
+        etas = sorted({k[2] for k in keys if k[2].startswith("satr-eta")}, key=method_key)
         colors = dict(COLORS, **{m: ECTR_COLORS[i % len(ECTR_COLORS)] for i, m in
                                  enumerate(ectr)})
+        colors.update({m: c for m, c in zip(etas, ("darkred", "salmon", "gold", "black"))})
         files = {}
         for xkey, xlabel, fname in (("generation", "generation", "return_generation"),
                                     ("env_steps", "environment steps", "return_steps"),
@@ -438,7 +454,8 @@ def make_plots(groups, img_dir):
                 for key in sorted((k for k in keys if k[1] == pop), key=lambda k:
                                   method_key(k[2])):
                     method = key[2]
-                    style = "--" if method.startswith("ectr-") else "-"
+                    style = "--" if method.startswith("ectr-") else \
+                        ":" if method.startswith("satr-eta") else "-"
                     for i, (meta, cols) in enumerate(groups[key]):
                         ax.plot(cols[xkey], cols["return_det"], style, color=colors[method],
                                 lw=1.1, alpha=0.8,
@@ -457,21 +474,23 @@ def make_plots(groups, img_dir):
             files[fname] = out
 
         # diagnostics of the Bernoulli searches: KL, signal energy, entropy per generation
-        bern = [m for m in ("satr", "ec") + tuple(ectr)]
+        bern = ["satr", "ec"] + ectr + etas
         fig, axes = plt.subplots(3, len(pops), figsize=(5.2 * len(pops), 9.0), squeeze=False)
         for j, pop in enumerate(pops):
             for key in sorted((k for k in keys if k[1] == pop and k[2] in bern),
                               key=lambda k: method_key(k[2])):
                 method = key[2]
-                style = "--" if method.startswith("ectr-") else "-"
+                style = "--" if method.startswith("ectr-") else \
+                    ":" if method.startswith("satr-eta") else "-"
                 for i, (meta, cols) in enumerate(groups[key]):
                     lab = display(method) if i == 0 else None
                     for row, col in enumerate(("kl", "signal_energy", "entropy")):
                         ax = axes[row][j]
                         ax.plot(cols["generation"], cols[col], style, color=colors[method],
                                 lw=1.0, alpha=0.8, label=lab)
-                n_params = groups[key][0][0]["n_params"]
-            if any(k[1] == pop for k in keys):
+            same_pop = [k for k in keys if k[1] == pop]
+            if same_pop:
+                n_params = groups[same_pop[0]][0][0]["n_params"]
                 axes[1][j].axhline(_noise_energy(n_params, pop), color="k", ls=":", lw=1,
                                    label="noise level D/(48N)")
             axes[0][j].set_title(f"{task}, population {pop}", fontsize=9)
@@ -687,6 +706,39 @@ def render(groups, partial, missing, plots, reading, args):
                 for m in ("satr", "ec"):
                     row.append(_ms(_group_stats(groups[keys[m]])["final"]) if m in keys
                                else "–")
+                add("| " + " | ".join(row) + " |")
+            add("")
+
+    # extra SATR runs with another eta: a check on the step size, not part of the comparison
+    eta_tasks = [t for t in tasks if any(k[0] == t and k[2].startswith("satr-eta")
+                                         for k in groups)]
+    if eta_tasks:
+        default_eta = SATRSearch().get_params()["eta"]
+        add("## SATR step size check")
+        add("")
+        add(f"Extra SATR runs with a step size other than the default η={default_eta:g}, made "
+            "after the grid to find out why SATR behaves as it does. They are a diagnostic, "
+            "not part of the comparison: the other methods got no such sweep beyond EC+TR's δ.")
+        add("")
+        for task in eta_tasks:
+            etas = sorted({k[2] for k in groups if k[0] == task and
+                           k[2].startswith("satr-eta")}, key=method_key)
+            head = ["pop", "budget"] + [f"η={e[8:]}" for e in etas] + \
+                [f"η={default_eta:g} (default)", "EC"]
+            add(f"**{task}**")
+            add("")
+            add("| " + " | ".join(head) + " |")
+            add("|" + "---|" * len(head))
+            for pop in sorted({k[1] for k in groups if k[0] == task}):
+                keys = {k[2]: k for k in groups if k[0] == task and k[1] == pop}
+                budget = sorted({k[3] for k in keys.values()})
+                row = [str(pop), " / ".join(_steps(b) for b in budget)]
+                for m in etas + ["satr", "ec"]:
+                    if m in keys:
+                        st = _group_stats(groups[keys[m]])
+                        row.append(f"{_ms(st['final'])} ({len(st['final'])})")
+                    else:
+                        row.append("–")
                 add("| " + " | ".join(row) + " |")
             add("")
 
