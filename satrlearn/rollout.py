@@ -31,7 +31,10 @@ class EnvSource:
     """Builds environments from an id, an ``EnvSpec``, a factory or an instance.
 
     Workers rebuild environments from this description (never from a pickled live env).
-    ``token`` identifies the source so that workers can cache what they built.
+    ``token`` identifies the source so that workers can cache what they built: for an id or
+    a spec it is the same in every fit (so repeated fits, e.g. ``warm_start`` chunks, reuse the
+    environments; each episode starts from an explicit seed, so reuse changes no result); for
+    a factory or an instance it is new for every source.
     """
 
     def __init__(self, env, max_episode_steps=None, env_kwargs=None):
@@ -56,6 +59,14 @@ class EnvSource:
             raise TypeError(
                 f"env must be a Gymnasium id (str), an EnvSpec, a zero-argument factory or a "
                 f"gymnasium.Env, got {type(env).__name__}.")
+        if self.kind in ("id", "spec"):
+            env_id = self.payload if self.kind == "id" else self.payload.id
+            try:
+                spec_text = "" if self.kind == "id" else self.payload.to_json()
+            except Exception:  # kwargs that JSON cannot hold: no sharing across fits
+                spec_text = self.token
+            self.token = (f"{self.kind}:{env_id}:{max_episode_steps}:"
+                          f"{sorted(self.env_kwargs.items())}:{spec_text}")
 
     def __getstate__(self):
         state = self.__dict__.copy()

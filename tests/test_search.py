@@ -244,3 +244,16 @@ def test_sklearn_constructor_checks(Est):
 
     check_no_attributes_set_in_init(Est.__name__, Est())
     check_parameters_default_constructible(Est.__name__, Est())
+
+
+def test_repeated_fits_on_an_id_reuse_environments():
+    from satrlearn import rollout
+
+    est = SATRSearch(**TINY, warm_start=True).fit("CartPole-v1")
+    before = [id(e) for envs in rollout._ENV_CACHE.values() for e in envs]
+    est.fit("CartPole-v1")
+    after = [id(e) for envs in rollout._ENV_CACHE.values() for e in envs]
+    assert before and before == after
+    # a different time limit is a different environment
+    SATRSearch(**TINY, max_episode_steps=50).fit("CartPole-v1")
+    assert set(after).isdisjoint(id(e) for envs in rollout._ENV_CACHE.values() for e in envs)
