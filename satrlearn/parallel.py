@@ -14,12 +14,13 @@ from __future__ import annotations
 import sys
 
 import numpy as np
-from joblib import delayed
+from joblib import delayed, effective_n_jobs
+from joblib.parallel import get_active_backend
 
 from .rollout import cached_envs, run_episodes
 from .strategies.base import candidate_streams
 
-__all__ = ["evaluate_chunk", "evaluate_population"]
+__all__ = ["evaluate_chunk", "evaluate_population", "runs_in_workers"]
 
 
 def evaluate_chunk(strategy, dist, seeds, signs, labels, source, config, action_map,
@@ -33,13 +34,25 @@ def evaluate_chunk(strategy, dist, seeds, signs, labels, source, config, action_
                         membrane, labels=labels, obs_shift=normalizer.mean, deadline=deadline)
 
 
+def _is_dask(backend) -> bool:
+    dask_backend = sys.modules.get("joblib._dask")  # imported by joblib once dask is in use
+    return dask_backend is not None and isinstance(backend, dask_backend.DaskDistributedBackend)
+
+
 def _dask_client(parallel):
     """The ``distributed.Client`` behind ``parallel`` when it runs on joblib's dask backend."""
-    dask_backend = sys.modules.get("joblib._dask")  # imported by joblib once dask is in use
     backend = getattr(parallel, "_backend", None)  # the backend this Parallel configured
-    if dask_backend is None or not isinstance(backend, dask_backend.DaskDistributedBackend):
-        return None
-    return backend.client
+    return backend.client if _is_dask(backend) else None
+
+
+def runs_in_workers(n_jobs) -> bool:
+    """Whether ``Parallel(n_jobs)``, under the active joblib configuration, runs its tasks
+    outside this process (so environments must be rebuildable there).
+
+    True for more than one job, and for any ``n_jobs`` on the dask backend, which sends even a
+    single task to the cluster.
+    """
+    return effective_n_jobs(n_jobs) > 1 or _is_dask(get_active_backend()[0])
 
 
 def _share(parallel, obj, n_tasks):

@@ -19,7 +19,7 @@ import pytest
 from satrlearn import ECSearch, ESSearch, SATRSearch
 from satrlearn.network import NetworkConfig
 from satrlearn.normalization import Moments, ObservationNormalizer
-from satrlearn.parallel import evaluate_chunk, evaluate_population
+from satrlearn.parallel import evaluate_chunk, evaluate_population, runs_in_workers
 from satrlearn.policy import ActionMap
 from satrlearn.rollout import EnvSource
 from satrlearn.search import HISTORY_KEYS
@@ -171,6 +171,12 @@ def _env_cache_size():
     from satrlearn import rollout
 
     return sum(len(envs) for envs in rollout._ENV_CACHE.values())
+
+
+def test_runs_in_workers_knows_dask_sends_even_one_task_away(dask_client):
+    assert not runs_in_workers(1) and runs_in_workers(2)
+    with joblib.parallel_config(backend="dask"):
+        assert runs_in_workers(1) and runs_in_workers(None) and runs_in_workers(-1)
 
 
 def _scheduler_keys(client):
