@@ -255,5 +255,8 @@ def test_repeated_fits_on_an_id_reuse_environments():
     after = [id(e) for envs in rollout._ENV_CACHE.values() for e in envs]
     assert before and before == after
     # a different time limit is a different environment
+    keys = set(rollout._ENV_CACHE)
     SATRSearch(**TINY, max_episode_steps=50).fit("CartPole-v1")
-    assert set(after).isdisjoint(id(e) for envs in rollout._ENV_CACHE.values() for e in envs)
+    assert set(rollout._ENV_CACHE).isdisjoint(keys)
+    env = next(iter(rollout._ENV_CACHE.values()))[0]
+    assert isinstance(env, gym.wrappers.TimeLimit) and env._max_episode_steps == 50
