@@ -11,6 +11,7 @@ the same worker.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import numpy as np
@@ -20,7 +21,16 @@ from joblib.parallel import get_active_backend
 from .rollout import cached_envs, run_episodes
 from .strategies.base import candidate_streams
 
-__all__ = ["evaluate_chunk", "evaluate_population", "runs_in_workers"]
+__all__ = ["evaluate_chunk", "evaluate_population", "runs_in_workers", "n_chunks_for"]
+
+#: Chunks per worker: more than one lets joblib hand the next chunk to whichever worker is free,
+#: so a chunk of long episodes does not leave the other workers idle.
+CHUNKS_PER_WORKER = int(os.environ.get("SATRLEARN_CHUNKS_PER_WORKER", "2"))
+
+
+def n_chunks_for(n_jobs: int) -> int:
+    """How many tasks a generation is split into for ``n_jobs`` workers."""
+    return 1 if n_jobs <= 1 else n_jobs * CHUNKS_PER_WORKER
 
 
 def evaluate_chunk(strategy, dist, seeds, signs, labels, source, config, action_map,

@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 from .checkpoint import read_checkpoint, write_checkpoint
 from .network import NetworkConfig
 from .normalization import Moments, ObservationNormalizer, merge_moments
-from .parallel import evaluate_population
+from .parallel import evaluate_population, n_chunks_for, runs_in_workers
 from .policy import ActionMap, RSNNPolicy
 from .rollout import EnvSource, cached_envs, evaluate_policy, moments_of, run_episodes
 from .shaping import centered_ranks
@@ -180,7 +180,7 @@ class BaseSearch(BaseEstimator):
 
     def _prepare_env(self, env):
         source = EnvSource(env, max_episode_steps=self.max_episode_steps)
-        if effective_n_jobs(self.n_jobs) > 1 and not source.rebuildable():
+        if runs_in_workers(self.n_jobs) and not source.rebuildable():
             raise ValueError(
                 f"the environment {source.describe()} cannot be rebuilt in worker processes "
                 "(no spec, and it cannot be pickled). Pass its id or a picklable factory, or "
@@ -308,7 +308,8 @@ class BaseSearch(BaseEstimator):
         frozen = self._normalizer
         deadline = None if self.generation_timeout is None else \
             time.time() + self.generation_timeout
-        result = evaluate_population(parallel, n_jobs, strategy, self._state, seeds, signs,
+        result = evaluate_population(parallel, n_chunks_for(n_jobs), strategy, self._state,
+                                     seeds, signs,
                                      source, config, action_map, frozen, episode_seeds,
                                      deadline=deadline)
         returns = result["returns"]

@@ -19,7 +19,7 @@ import pytest
 from satrlearn import ECSearch, ESSearch, SATRSearch
 from satrlearn.network import NetworkConfig
 from satrlearn.normalization import Moments, ObservationNormalizer
-from satrlearn.parallel import evaluate_chunk, evaluate_population, runs_in_workers
+from satrlearn.parallel import evaluate_chunk, evaluate_population, n_chunks_for, runs_in_workers
 from satrlearn.policy import ActionMap
 from satrlearn.rollout import EnvSource
 from satrlearn.search import HISTORY_KEYS
@@ -203,12 +203,14 @@ def test_dask_scatters_the_distribution_once_per_generation(dask_client, monkeyp
         est = SATRSearch(**{**TINY, "n_generations": 3}, n_jobs=-1).fit(stub())
     monkeypatch.undo()
 
-    assert len(task_args) == 3 * 2  # one task per worker per generation
+    per_gen = n_chunks_for(2)  # TINY's pop splits into this many tasks for 2 dask workers
+    assert len(task_args) == 3 * per_gen
     dists = [a[1] for a in task_args]
     assert all(isinstance(d, Future) for d in dists), [type(d) for d in dists]
     keys = [d.key for d in dists]
     # the tasks of a generation share one copy; each generation sends its own
-    assert keys[0] == keys[1] != keys[2] == keys[3] != keys[4] == keys[5]
+    gens = [keys[g * per_gen:(g + 1) * per_gen] for g in range(3)]
+    assert all(len(set(g)) == 1 for g in gens) and len({g[0] for g in gens}) == 3
     assert len(scatters) == 3 and all(kw.get("broadcast") for kw in scatters)
     del dists, task_args
     # and nothing is left behind on the cluster once the fit is over
