@@ -464,7 +464,9 @@ _COMMON_DOC = """
         Normalised observations are clipped to ``[-obs_clip, obs_clip]``.
     n_jobs : int, optional
         Worker processes (joblib semantics: None is 1 unless inside
-        ``joblib.parallel_config``; -1 is every core).
+        ``joblib.parallel_config``; -1 is every core). Under
+        ``joblib.parallel_config(backend="dask")`` the cluster decides; on ray pass -1
+        (docs/scaling.md).
     random_state : int, numpy Generator or None
         Determines every candidate, episode seed and initial membrane state, whatever n_jobs.
     verbose : int, default=0
