@@ -225,14 +225,12 @@ class BaseSearch(BaseEstimator):
         retries = 0
         try:
             while self.n_generations_ < self._target:
-                rng_state = self._rng.bit_generator.state
                 try:
                     # joblib's limit catches a hung env.step in a worker; the rollout's own
                     # deadline covers in-process runs (the sequential backend has no timeout)
                     timeout = self.generation_timeout if n_jobs > 1 else None
                     with Parallel(n_jobs=self.n_jobs, timeout=timeout) as par:
                         while self.n_generations_ < self._target:
-                            rng_state = self._rng.bit_generator.state
                             record = self._generation(par, n_jobs, strategy, config, action_map,
                                                       source)
                             retries = 0
@@ -258,8 +256,6 @@ class BaseSearch(BaseEstimator):
                         f"a worker process died during generation {self.n_generations_ + 1} "
                         f"({type(exc).__name__}); retrying it ({retries}/{self.max_retries}).",
                         RuntimeWarning, stacklevel=2)
-                    # the same seeds again: the retried generation is the one that failed
-                    self._rng.bit_generator.state = rng_state
         except KeyboardInterrupt:
             self.interrupted_ = True
             warnings.warn(
@@ -300,6 +296,16 @@ class BaseSearch(BaseEstimator):
                 f"steps {record['env_steps']}  {record['wall_time']:.1f}s")
 
     def _generation(self, parallel, n_jobs, strategy, config, action_map, source):
+        """Run one generation; on any failure the estimator is left exactly as before it,
+        random generator included, so a retry or a resume draws the same seeds."""
+        rng_state = self._rng.bit_generator.state
+        try:
+            return self._generation_body(parallel, n_jobs, strategy, config, action_map, source)
+        except BaseException:
+            self._rng.bit_generator.state = rng_state
+            raise
+
+    def _generation_body(self, parallel, n_jobs, strategy, config, action_map, source):
         t0 = time.perf_counter()
         rng = self._rng
         seeds, signs = strategy.candidates(rng, self.pop)

@@ -187,3 +187,26 @@ def test_generation_timeout(n_jobs):
     with pytest.raises(TimeoutError, match="generation_timeout"):
         est.fit(make_slow)
     assert est.n_generations_ == 0 and hasattr(est, "policy_")
+
+
+def test_ctrl_c_inside_a_generation_then_resume_is_bit_identical(tmp_path, monkeypatch):
+    import satrlearn.search as search
+
+    full = SATRSearch(**TINY, n_generations=4).fit("CartPole-v1")
+    real = search.evaluate_population
+    calls = []
+
+    def interrupted_third(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:  # Ctrl-C while generation 3 is being evaluated
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(search, "evaluate_population", interrupted_third)
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        SATRSearch(**TINY, n_generations=4, checkpoint_dir=tmp_path).fit("CartPole-v1")
+    monkeypatch.undo()
+    est = load_checkpoint(tmp_path)
+    assert est.n_generations_ == 2
+    est.resume()
+    same_run(full, est)
