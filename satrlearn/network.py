@@ -331,8 +331,12 @@ def pack_inputs(w_in: np.ndarray, config: NetworkConfig) -> np.ndarray:
     n_chunks = -(-n_in // 8)
     block = np.zeros((k, 2, n_chunks * 8, n), dtype=bool)
     block[:, :, :n_in] = w_in.reshape(k, 2, n_in, n)
-    out = np.packbits(block.reshape(k, 2, n_chunks, 8, n), axis=3, bitorder="little")[:, :, :, 0]
-    out = np.ascontiguousarray(out)
+    # bit t of each byte from input 8c + t: eight contiguous shifts-and-ors are several times
+    # faster than packbits along a strided axis
+    bits = block.reshape(k, 2, n_chunks, 8, n).view(np.uint8)
+    out = np.zeros((k, 2, n_chunks, n), dtype=np.uint8)
+    for t in range(8):
+        out |= bits[:, :, :, t, :] << np.uint8(t)
     return out[0] if squeeze else out
 
 
