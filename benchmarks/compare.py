@@ -52,7 +52,7 @@ EVAL_EPISODES = 5
 EVAL_SEED = 10_000          # episodes of the final evaluation: never seen during the search
 CHECKPOINT_EVERY = 5
 MAX_GENERATIONS = 1_000_000  # the budget callback stops the fit long before
-META_KEYS = ("task", "method", "delta", "pop", "seed", "budget_steps", "n_params")
+META_KEYS = ("task", "method", "delta", "pop", "seed", "budget_steps", "n_params", "commit")
 FINAL_KEYS = ("final_eval", "final_saturated", "complete")
 
 READING_START = "<!-- reading:start -->"
@@ -156,13 +156,25 @@ def write_csv_atomic(path, header, rows):
         raise
 
 
-def history_rows(cell: Cell, est, final=None):
+def code_version() -> str:
+    """The repository's commit, with ``+dirty`` when the library has uncommitted changes."""
+    try:
+        head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "satrlearn"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
+def history_rows(cell: Cell, est, final=None, commit=""):
     """One row per generation; ``final`` (a dict of FINAL_KEYS) goes on the last row."""
     from satrlearn import HISTORY_KEYS
     hist = est.history_
     n = len(hist["generation"])
     meta = [cell.task, cell.label, "" if cell.delta is None else f"{cell.delta:g}", cell.pop,
-            cell.seed, cell.budget, est.network_config_.n_params]
+            cell.seed, cell.budget, est.network_config_.n_params, commit]
     rows = []
     for i in range(n):
         row = meta + [_fmt(hist[k][i]) for k in HISTORY_KEYS]
@@ -224,9 +236,10 @@ def run_cell(cell: Cell, results: str, n_jobs: int = 1) -> str:
         return "skipped (complete)"
     ckpt = cell.checkpoint_dir(results)
     header = columns()
+    commit = code_version()
 
     def on_generation(est, record):
-        write_csv_atomic(path, header, history_rows(cell, est))
+        write_csv_atomic(path, header, history_rows(cell, est, commit=commit))
         return est.env_steps_ < cell.budget  # False stops the fit: the budget is spent
 
     t0 = time.perf_counter()
@@ -252,7 +265,8 @@ def run_cell(cell: Cell, results: str, n_jobs: int = 1) -> str:
     else:
         saturated = math.nan
     write_csv_atomic(path, header, history_rows(
-        cell, est, final={"final_eval": final_eval, "final_saturated": saturated}))
+        cell, est, final={"final_eval": final_eval, "final_saturated": saturated},
+        commit=commit))
     return (f"{how}; {est.n_generations_} generations, {est.env_steps_} env steps, "
             f"final eval {final_eval:.1f}, {time.perf_counter() - t0:.0f} s")
 
@@ -595,6 +609,13 @@ def render(groups, partial, missing, plots, reading, args):
         "noisy.")
     add("- Software: " + ", ".join(f"{k} {v}" for k, v in vers.items()) +
         f", Python {platform.python_version()}.")
+    commits = defaultdict(int)
+    for members in groups.values():
+        for meta, _ in members:
+            commits[meta.get("commit") or "unknown"] += 1
+    add("- Code: satrlearn at commit " + ", ".join(
+        f"`{c}` ({n} runs)" for c, n in sorted(commits.items())) +
+        " (the commit each run started from).")
     add("- Tasks: Gymnasium MuJoCo v5 with their own time limits (1,000 steps); fitness = "
         "return of one episode per candidate.")
     add("- Budget: each run stops after the first generation at which the population has "
