@@ -260,3 +260,16 @@ def test_repeated_fits_on_an_id_reuse_environments():
     assert set(rollout._ENV_CACHE).isdisjoint(keys)
     env = next(iter(rollout._ENV_CACHE.values()))[0]
     assert isinstance(env, gym.wrappers.TimeLimit) and env._max_episode_steps == 50
+
+
+def test_n_jobs_none_follows_joblib_parallel_config():
+    import joblib
+
+    # under parallel_config(n_jobs=2) the default n_jobs=None means two worker processes,
+    # so an environment that workers cannot rebuild is refused up front
+    with joblib.parallel_config(n_jobs=2):
+        with pytest.raises(ValueError, match="cannot be rebuilt"):
+            SATRSearch(**TINY).fit(StubEnv())
+        a = SATRSearch(**TINY).fit(stub())
+    b = SATRSearch(**TINY, n_jobs=1).fit(stub())
+    assert a.history_["return_mean"] == b.history_["return_mean"]
