@@ -64,55 +64,26 @@ class UsageError(Exception):
 
 
 # --- argument types: argparse turns their ValueError/ArgumentTypeError into exit code 2 -------
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+def _number_arg(kind, ok, what):
+    """An argparse type: ``kind(text)`` that must satisfy ``ok``, else "expected <what>"."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not (math.isfinite(value) and ok(value)):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+    return parse
 
 
-def _nonnegative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
-
-
-def _n_jobs(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a worker count (1, 2, ...) or -1 for every core, got {text!r}") from None
-    if value == 0:
-        raise argparse.ArgumentTypeError("0 workers cannot run anything; use 1, 2, ... or -1")
-    return value
-
-
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}")
-    return value
-
-
-def _nonnegative_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
-    return value
+_positive_int = _number_arg(int, lambda v: v >= 1, "a positive integer")
+_nonnegative_int = _number_arg(int, lambda v: v >= 0, "an integer >= 0")
+_n_jobs = _number_arg(int, lambda v: v != 0,
+                      "a worker count (1, 2, ...) or -1 for every core; 0 workers cannot run "
+                      "anything")
+_positive_float = _number_arg(float, lambda v: v > 0, "a positive finite number")
+_nonnegative_float = _number_arg(float, lambda v: v >= 0, "a finite number >= 0")
 
 
 # --- history files -----------------------------------------------------------------------
