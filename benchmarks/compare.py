@@ -13,7 +13,7 @@ the same result as an uninterrupted run.
 
     # the Hopper slice, two runs at a time, each on one core
     python benchmarks/compare.py run --tasks Hopper-v5 --pops 32 128 --seeds 0 1 2 \\
-        --methods satr ec es ectr:30 ectr:300 ectr:3000 --budget 300000 --runners 2
+        --methods satr ec es ectr:100 ectr:1000 ectr:10000 --budget 300000 --runners 2
     # list the cells and their state without running anything
     python benchmarks/compare.py run ... --dry-run
     # tables and plots from every CSV found: docs/results.md and docs/img/*.png
@@ -53,6 +53,7 @@ EVAL_SEED = 10_000          # episodes of the final evaluation: never seen durin
 CHECKPOINT_EVERY = 5
 MAX_GENERATIONS = 1_000_000  # the budget callback stops the fit long before
 META_KEYS = ("task", "method", "delta", "pop", "seed", "budget_steps", "n_params", "commit")
+EXTRA_KEYS = ("noise_energy",)
 FINAL_KEYS = ("final_eval", "final_saturated", "complete")
 
 READING_START = "<!-- reading:start -->"
@@ -133,7 +134,7 @@ def build_grid(tasks, methods, pops, seeds, budget):
 # --- CSV files ------------------------------------------------------------------------------
 def columns():
     from satrlearn import HISTORY_KEYS
-    return list(META_KEYS) + list(HISTORY_KEYS) + list(FINAL_KEYS)
+    return list(META_KEYS) + list(HISTORY_KEYS) + list(EXTRA_KEYS) + list(FINAL_KEYS)
 
 
 def write_csv_atomic(path, header, rows):
@@ -168,8 +169,13 @@ def code_version() -> str:
     return head + ("+dirty" if dirty else "")
 
 
-def history_rows(cell: Cell, est, final=None, commit=""):
-    """One row per generation; ``final`` (a dict of FINAL_KEYS) goes on the last row."""
+def history_rows(cell: Cell, est, final=None, commit="", noise=None):
+    """One row per generation; ``final`` (a dict of FINAL_KEYS) goes on the last row.
+
+    ``noise`` maps a generation to the signal energy expected from a ranking without
+    information (see :func:`noise_energy`).
+    """
+    noise = noise or {}
     from satrlearn import HISTORY_KEYS
     hist = est.history_
     n = len(hist["generation"])
@@ -178,6 +184,8 @@ def history_rows(cell: Cell, est, final=None, commit=""):
     rows = []
     for i in range(n):
         row = meta + [_fmt(hist[k][i]) for k in HISTORY_KEYS]
+        gen = int(hist["generation"][i])
+        row.append(_fmt(noise[gen]) if gen in noise else "")
         if final is not None and i == n - 1:
             row += [_fmt(final["final_eval"]), _fmt(final["final_saturated"]), 1]
         else:
@@ -210,7 +218,10 @@ def read_csv(path):
     for key in rows[0]:
         if key in META_KEYS or key in FINAL_KEYS:
             continue
-        cols[key] = np.array([float(r[key]) for r in rows])
+        cols[key] = np.array([float(r[key]) if r[key] not in ("", None) else math.nan
+                              for r in rows])
+    for key in EXTRA_KEYS:  # CSVs written before a column existed
+        cols.setdefault(key, np.full(len(rows), math.nan))
     meta["path"] = path
     return meta, cols
 
@@ -225,6 +236,21 @@ def is_complete(path) -> bool:
     return last is not None and last.get("complete") == "1"
 
 
+def noise_energy(var_sum: float, pop: int) -> float:
+    """Expected ``||g||^2`` when the ranking carries no information about the samples.
+
+    With centred ranks ``w`` (mean 0, mean square ``(N + 1) / (12 (N - 1))``) independent of
+    ``theta ~ Bernoulli(rho)``, ``E[g_i^2] = mean(w^2) rho_i (1 - rho_i) / N``; summed over
+    the connections that is ``(N + 1) / (12 N (N - 1)) * sum_i rho_i (1 - rho_i)``.
+    """
+    return (pop + 1) / (12.0 * pop * (pop - 1)) * var_sum
+
+
+def _bernoulli_var(est):
+    rho = est.distribution_.get("rho")
+    return None if rho is None else float(np.sum(rho * (1.0 - rho)))
+
+
 # --- running one cell -----------------------------------------------------------------------
 def run_cell(cell: Cell, results: str, n_jobs: int = 1) -> str:
     """Run (or resume) one cell to its budget and write its CSV; returns what happened."""
@@ -237,15 +263,32 @@ def run_cell(cell: Cell, results: str, n_jobs: int = 1) -> str:
     ckpt = cell.checkpoint_dir(results)
     header = columns()
     commit = code_version()
+    bernoulli = cell.method != "es"
+    noise = {}              # generation -> noise_energy of the distribution it sampled from
+    var = {"sum": None}     # sum rho (1 - rho) of the current distribution
 
     def on_generation(est, record):
-        write_csv_atomic(path, header, history_rows(cell, est, commit=commit))
+        if bernoulli:
+            if record["generation"] == 1:
+                var["sum"] = est.network_config_.n_params / 4.0  # rho starts at 0.5
+            if var["sum"] is not None:
+                noise[record["generation"]] = noise_energy(var["sum"], cell.pop)
+            var["sum"] = _bernoulli_var(est)
+        write_csv_atomic(path, header, history_rows(cell, est, commit=commit, noise=noise))
         return est.env_steps_ < cell.budget  # False stops the fit: the budget is spent
 
     t0 = time.perf_counter()
     if os.path.isfile(os.path.join(ckpt, CHECKPOINT_NAME)):
         est = load_checkpoint(ckpt, n_jobs=n_jobs, callbacks=[on_generation], verbose=0)
         done = est.n_generations_
+        if bernoulli:
+            var["sum"] = _bernoulli_var(est)
+            if os.path.isfile(path):  # the values logged before the interruption
+                loaded = read_csv(path)
+                if loaded is not None:
+                    for g, e in zip(loaded[1]["generation"], loaded[1]["noise_energy"]):
+                        if g <= done and math.isfinite(e):
+                            noise[int(g)] = float(e)
         # a checkpoint written at the generation that spent the budget needs no more work
         if est.env_steps_ < cell.budget:
             est.resume(cell.task)
@@ -266,7 +309,7 @@ def run_cell(cell: Cell, results: str, n_jobs: int = 1) -> str:
         saturated = math.nan
     write_csv_atomic(path, header, history_rows(
         cell, est, final={"final_eval": final_eval, "final_saturated": saturated},
-        commit=commit))
+        commit=commit, noise=noise))
     return (f"{how}; {est.n_generations_} generations, {est.env_steps_} env steps, "
             f"final eval {final_eval:.1f}, {time.perf_counter() - t0:.0f} s")
 
@@ -864,11 +907,11 @@ def render(groups, partial, missing, plots, reading, args):
 
 # the planned grid (the issue's), used by `summary` to list missing cells
 PLAN = (
-    ("Hopper-v5", ("satr", "ec", "es", "ectr:30", "ectr:300", "ectr:3000"), (32, 128),
+    ("Hopper-v5", ("satr", "ec", "es", "ectr:100", "ectr:1000", "ectr:10000"), (32, 128),
      (0, 1, 2), 300_000),
-    ("Walker2d-v5", ("satr", "ec", "es", "ectr:30", "ectr:300", "ectr:3000"), (32, 128),
+    ("Walker2d-v5", ("satr", "ec", "es", "ectr:100", "ectr:1000", "ectr:10000"), (32, 128),
      (0, 1, 2), 300_000),
-    ("HalfCheetah-v5", ("satr", "ec", "es", "ectr:30", "ectr:300", "ectr:3000"), (32, 128),
+    ("HalfCheetah-v5", ("satr", "ec", "es", "ectr:100", "ectr:1000", "ectr:10000"), (32, 128),
      (0, 1, 2), 300_000),
     ("Humanoid-v5", ("satr", "ec", "es"), (128,), (0, 1, 2), 300_000),
 )
