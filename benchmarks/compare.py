@@ -530,9 +530,10 @@ def make_plots(groups, img_dir):
             plt.close(fig)
             files[fname] = out
 
-        # diagnostics of the Bernoulli searches: KL, signal energy, entropy per generation
+        # diagnostics of the Bernoulli searches: KL, signal energy (absolute and over the
+        # noise level of the distribution sampled from), entropy per generation
         bern = ["satr", "ec"] + ectr + etas
-        fig, axes = plt.subplots(3, len(pops), figsize=(5.2 * len(pops), 9.0), squeeze=False)
+        fig, axes = plt.subplots(4, len(pops), figsize=(5.2 * len(pops), 12.0), squeeze=False)
         for j, pop in enumerate(pops):
             for key in sorted((k for k in keys if k[1] == pop and k[2] in bern),
                               key=lambda k: method_key(k[2])):
@@ -541,10 +542,11 @@ def make_plots(groups, img_dir):
                     ":" if method.startswith("satr-eta") else "-"
                 for i, (meta, cols) in enumerate(groups[key]):
                     lab = display(method) if i == 0 else None
-                    for row, col in enumerate(("kl", "signal_energy", "entropy")):
-                        ax = axes[row][j]
-                        ax.plot(cols["generation"], cols[col], style, color=colors[method],
-                                lw=1.0, alpha=0.8, label=lab)
+                    ratio = cols["signal_energy"] / cols["noise_energy"]
+                    for row, ys in enumerate((cols["kl"], cols["signal_energy"], ratio,
+                                              cols["entropy"])):
+                        axes[row][j].plot(cols["generation"], ys, style, color=colors[method],
+                                          lw=1.0, alpha=0.8, label=lab)
             same_pop = [k for k in keys if k[1] == pop]
             if same_pop:
                 n_params = groups[same_pop[0]][0][0]["n_params"]
@@ -553,8 +555,10 @@ def make_plots(groups, img_dir):
             axes[0][j].set_title(f"{task}, population {pop}", fontsize=9)
             axes[0][j].set_ylabel("KL between successive distributions (nats)")
             axes[1][j].set_ylabel("signal energy ||g||²")
-            axes[2][j].set_ylabel("mean entropy per connection (nats)")
-            for row in range(3):
+            axes[2][j].axhline(1.0, color="k", ls=":", lw=1)
+            axes[2][j].set_ylabel("||g||² ÷ its no-information value")
+            axes[3][j].set_ylabel("mean entropy per connection (nats)")
+            for row in range(4):
                 axes[row][j].set_xlabel("generation")
                 axes[row][j].grid(alpha=0.3)
             axes[0][j].set_yscale("log")
@@ -729,6 +733,8 @@ def render(groups, partial, missing, plots, reading, args):
 
             def gap(a, b):
                 d = mean[a] - mean[b]
+                if not (math.isfinite(sd[a]) or math.isfinite(sd[b])):
+                    return "one seed"
                 s = np.nanmax([sd[a], sd[b]])
                 return "clear" if d > s else "within noise"
             se = gap("satr", "ec") if mean["satr"] >= mean["ec"] else "EC ahead"
@@ -810,13 +816,17 @@ def render(groups, partial, missing, plots, reading, args):
     add("## Search diagnostics")
     add("")
     add("Per cell, medians over generations then means over seeds: exact KL between "
-        "successive distributions, signal energy `||g||²` and its ratio to the noise level "
-        "`D / (48 N)` of a ranking with no information (D connections, N candidates, at "
-        "rho = 0.5); the entropy per connection at the end (ln 2 = 0.693 at the start) and the "
+        "successive distributions, signal energy `||g||²` and its ratio to the value a "
+        "ranking with no information about the candidates would give, "
+        "`(N + 1) / (12 N (N - 1)) * sum_i rho_i (1 - rho_i)` for the distribution the "
+        "generation sampled from (`D / (48 N)` at rho = 0.5; logged as `noise_energy`; "
+        "`n/a` for the first Hopper runs, made before the column existed); the entropy per "
+        "connection at the end (ln 2 = 0.693 at the start) and the "
         "share of connections with rho below 0.01 or above 0.99 at the end (Bernoulli "
         "searches only). Also generations run, last one-episode return and wall-clock time.")
     add("")
-    head = ["task", "pop", "method", "budget", "generations", "median KL", "median ||g||²",
+    head = ["task", "pop", "method", "budget", "generations", "KL gen 1", "median KL",
+            "median ||g||²",
             "÷ noise", "final entropy", "saturated", "last det", "minutes"]
     add("| " + " | ".join(head) + " |")
     add("|" + "---|" * len(head))
@@ -830,12 +840,16 @@ def render(groups, partial, missing, plots, reading, args):
             ent = np.mean([c["entropy"][-1] for _, c in members])
             sat = np.nanmean([m["final_saturated"] for m, _ in members]) \
                 if key[2] != "es" else math.nan
-            noise = _noise_energy(members[0][0]["n_params"], key[1])
+            ratios = [np.nanmedian(c["signal_energy"] / c["noise_energy"]) for _, c in members
+                      if np.isfinite(c["noise_energy"]).any()]
+            ratio = f"{np.mean(ratios):.2f}" if ratios else "n/a"
+            kl1 = np.mean([c["kl"][0] for _, c in members])
             bern = key[2] != "es"
             add("| " + " | ".join([
                 task, str(key[1]), display(key[2]), _steps(key[3]),
-                f"{st['gens'].mean():.0f}", f"{kl:.3g}" if bern else f"({kl:.3g})",
-                f"{ge:.3g}", f"{ge / noise:.2f}" if bern else "–",
+                f"{st['gens'].mean():.0f}", f"{kl1:.3g}" if bern else f"({kl1:.3g})",
+                f"{kl:.3g}" if bern else f"({kl:.3g})",
+                f"{ge:.3g}", ratio if bern else "–",
                 f"{ent:.3f}" if bern else "–",
                 f"{100 * sat:.0f}%" if bern and math.isfinite(sat) else "–",
                 _ms(st["last_det"]), f"{st['wall'].mean() / 60:.1f}"]) + " |")
