@@ -231,6 +231,30 @@ def task_tables(runs):
             lines.append(f"| {task} | {SHORT[method]} | {m['parameters_actor']:,} "
                          f"({m['parameters']:,}) | {m['parameter_dtype']} | {files} | "
                          f"{_ms([x['inference_us_median'] for x in ms])} |")
+    lines += ["", "Where the training wall-clock goes (means over seeds): PPO-LSTM between "
+              "collecting rollouts and its gradient updates; SATR between its generations "
+              "(evaluating the population, updating the distribution) and the rest (the "
+              "per-generation checkpoint that keeps `policy_` current, callback "
+              "bookkeeping):", "",
+              "| task | method | training wall-clock (s) | of which | env steps per second |",
+              "|---|---|---|---|---|"]
+    for task, rows in table.items():
+        for method in METHODS:
+            ms = [r[method]["meta"] for _, r in rows]
+            if not ms:
+                continue
+            clock = np.mean([m["final_wall_clock"] for m in ms])
+            if method == "ppo_lstm":
+                part = [m.get("update_seconds") for m in ms]
+                split = ("updates n/a" if None in part else
+                         f"rollouts {clock - np.mean(part):.0f} s, updates "
+                         f"{np.mean(part):.0f} s")
+            else:
+                gen = np.mean([m["search_seconds"] for m in ms])
+                split = f"generations {gen:.0f} s, rest {clock - gen:.0f} s"
+            rate = np.mean([m["final_env_steps"] / max(m["final_wall_clock"], 1e-9)
+                            for m in ms])
+            lines.append(f"| {task} | {SHORT[method]} | {clock:.0f} | {split} | {rate:,.0f} |")
     return lines, facts
 
 

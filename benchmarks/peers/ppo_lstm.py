@@ -37,8 +37,8 @@ import zipfile
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (EVAL_SEED, INFERENCE_CALLS, WallClockLog, inference_us,  # noqa: E402
-                    machine_info, write_run_json)
+from common import (EVAL_SEED, INFERENCE_CALLS, WallClockLog, code_commit,  # noqa: E402
+                    inference_us, machine_info, write_run_json)
 
 METHOD = "ppo_lstm"
 
@@ -160,14 +160,20 @@ def main(argv=None):
             log.start()
             log.evaluate(0, evaluate)
             self.iter_start, self.iter_time, self.stop = None, 0.0, False
+            self.rollout_end, self.update_total = None, 0.0
 
         def _on_rollout_start(self):
             # one iteration = a rollout of n_steps plus the update that follows it
             clock = log.train_clock()
             if self.iter_start is not None:
                 self.iter_time = clock - self.iter_start
+            if self.rollout_end is not None:
+                self.update_total += clock - self.rollout_end
             self.iter_start = clock
             self.stop = clock + self.iter_time > log.budget
+
+        def _on_rollout_end(self):
+            self.rollout_end = log.train_clock()
 
         def _on_step(self):
             if self.stop or log.over_budget():
@@ -178,7 +184,8 @@ def main(argv=None):
             return True
 
     t_start = time.time()
-    model.learn(total_timesteps=10**12, callback=WallClock())
+    timer = WallClock()
+    model.learn(total_timesteps=10**12, callback=timer)
     log.evaluate(model.num_timesteps, evaluate)  # the final point, at the budget
 
     zip_path = os.path.join(model_dir, "model.zip")
@@ -206,6 +213,7 @@ def main(argv=None):
         "final_return": final["eval_return"], "final_wall_clock": final["wall_clock"],
         "final_env_steps": final["env_steps"],
         "eval_seconds_total": round(log.eval_total, 3),
+        "update_seconds": round(timer.update_total, 3),
         "elapsed_seconds": round(time.time() - t_start, 3),
         "parameters": n_all, "parameters_actor": n_actor, "parameter_dtype": "float32",
         "bytes_on_disk": os.path.getsize(zip_path) + os.path.getsize(norm_path),
@@ -217,7 +225,7 @@ def main(argv=None):
         "hyperparams": HYPERPARAMS.get(args.env, {}), "hyperparams_source": source,
         "versions": {"torch": torch.__version__, "stable_baselines3": stable_baselines3.__version__,
                      "sb3_contrib": sb3_contrib.__version__, "numpy": np.__version__},
-        "machine": machine_info(), "model_dir": model_dir,
+        "machine": machine_info(), "model_dir": model_dir, "commit": code_commit(),
     })
     print(json.dumps({"method": METHOD, "env": args.env, "seed": args.seed,
                       "final_return": final["eval_return"],

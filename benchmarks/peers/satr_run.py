@@ -31,8 +31,8 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (EVAL_SEED, INFERENCE_CALLS, WallClockLog, inference_us,  # noqa: E402
-                    machine_info, write_run_json)
+from common import (EVAL_SEED, INFERENCE_CALLS, WallClockLog, code_commit,  # noqa: E402
+                    inference_us, machine_info, write_run_json)
 
 METHOD = "satr"
 
@@ -128,7 +128,7 @@ def main(argv=None):
                         "n_episodes": est.n_episodes},
         "hyperparams_source": "satrlearn SATRSearch defaults",
         "versions": {"satrlearn": satrlearn.__version__, "numpy": np.__version__},
-        "machine": machine_info(), "model_dir": model_dir,
+        "machine": machine_info(), "model_dir": model_dir, "commit": code_commit(),
     })
     print(json.dumps({"method": METHOD, "env": args.env, "seed": args.seed,
                       "final_return": final["eval_return"],
