@@ -91,6 +91,8 @@ def cmd_run(args):
                "--models", args.models, "--eval-episodes", str(args.eval_episodes)]
         if args.eval_every:
             cmd += ["--eval-every", str(args.eval_every)]
+        if method == "ppo_lstm":
+            cmd += ["--threads", str(args.ppo_threads)]
         print(f"[{i}/{len(todo)}] {time.strftime('%H:%M:%S')} {method} {task} seed {seed}",
               flush=True)
         subprocess.run(cmd, check=True)
@@ -277,7 +279,7 @@ def make_plot(runs, task, path, title):
     end = max(max(r[m]["meta"]["budget_seconds"], r[m]["meta"]["final_wall_clock"])
               for _, r in rows for m in METHODS)
     grid = np.linspace(0, end, 400)
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    fig, ax = plt.subplots(figsize=(7.5, 4.6))
     means = {}
     for method in METHODS:
         curves = [r[method]["curve"] for _, r in rows]
@@ -303,10 +305,16 @@ def make_plot(runs, task, path, title):
                         f"{t / 60:.1f} min", (t / 60, target), textcoords="offset points",
                         xytext=(8, -24 if method == "ppo_lstm" else 6), fontsize=8,
                         color=COLORS[method])
+    budget = max(r[m]["meta"]["budget_seconds"] for _, r in rows for m in METHODS)
+    ax.axvline(budget / 60, color="0.5", ls="--", lw=1)
+    ax.annotate("budget", (budget / 60, 0), xycoords=("data", "axes fraction"),
+                xytext=(-4, 4), textcoords="offset points", ha="right", fontsize=8,
+                color="0.4")
     ax.set_xlabel("training wall-clock (minutes, evaluation excluded)")
     ax.set_ylabel("deterministic evaluation return")
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2,
+              frameon=False)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -379,7 +387,11 @@ def cmd_summary(args):
             REAL_COMMAND,
             "```",
             "",
-            "Add `Humanoid-v5` to `--tasks` if the budget allows (4 more runs, 2 h).",
+            "Install the CPU build of torch 2.13.0 before the extra where pip would "
+            "otherwise pick a CUDA build (several GB, of no use here). Add `Humanoid-v5` to "
+            "`--tasks` if the budget allows (4 more runs, 2 h). Nothing else may run on the "
+            "machine meanwhile: both methods use both cores, and PPO-LSTM's two torch "
+            "threads slow down sharply when they have to share them.",
             "",
         ]
     doc += [
@@ -424,13 +436,17 @@ def cmd_summary(args):
         doc += [
             "## Smoke check (pipeline only, not the comparison)",
             "",
-            f"A {', '.join(f'{b:.0f}' for b in budgets)}-second budget per method, one "
-            "seed, run while another job was using the same cores. It proves that both "
+            f"A {', '.join(f'{b:.0f}' for b in budgets)}-second budget per method. It "
+            "proves that both "
             "runners, the CSVs, the summary and the plot work. Returns after so short a "
             "budget say nothing about which method is ahead after 30 minutes; do not "
             "quote these numbers as the comparison.",
             "",
         ] + setup_lines(smoke) + [""]
+        note = os.path.join(args.smoke, "NOTE.md")
+        if os.path.exists(note):  # what the person who ran the check saw, kept with the data
+            with open(note) as fh:
+                doc += [fh.read().strip(), ""]
         lines, _ = task_tables(smoke)
         doc += lines + [""]
         for task in sorted({k[0] for k in smoke}):
@@ -455,6 +471,8 @@ def main(argv=None):
     r.add_argument("--eval-every", type=float, default=None,
                    help="seconds between evaluations (default: budget / 20)")
     r.add_argument("--eval-episodes", type=int, default=5)
+    r.add_argument("--ppo-threads", type=int, default=2,
+                   help="torch threads for PPO-LSTM (default 2: the machine's cores)")
     r.add_argument("--results", default=DEFAULT_RESULTS)
     r.add_argument("--models", default=os.path.join("runs", "peers"))
     s = sub.add_parser("summary", help="write docs/peers.md and the plots")
