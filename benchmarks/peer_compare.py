@@ -328,9 +328,25 @@ def reading(facts):
     for task, f in facts.items():
         s, p = np.mean(f["satr"]), np.mean(f["ppo_lstm"])
         lead = "SATR" if s >= p else "PPO-LSTM"
-        out.append(f"- {task}: at the matched budget SATR ends at {s:.1f} and PPO-LSTM at "
-                   f"{p:.1f} (means over {len(f['satr'])} seed(s)); {lead} is ahead.")
+        line = (f"- {task}: at the matched budget SATR ends at {s:.1f} and PPO-LSTM at "
+                f"{p:.1f} (means over {len(f['satr'])} seed(s)); {lead} is ahead.")
+        if f["ratios"]:
+            r = [abs(x) for x in f["ratios"]]
+            who = {x > 0 for x in f["ratios"]}
+            if len(who) == 1:
+                line += (f" {'SATR' if who == {True} else 'PPO-LSTM'} reaches the other's "
+                         f"final return {min(r):.1f}-{max(r):.1f}x sooner than the other "
+                         "stops (per seed).")
+            else:
+                line += " The seeds disagree on which method gets there first."
+        out.append(line)
     return out
+
+
+def unpaired(runs):
+    """Finished runs whose counterpart (other method, same task and seed) is missing."""
+    return sorted(f"{t} {SHORT[m]} seed {s}" for (t, m, s) in runs
+                  if any((t, o, s) not in runs for o in METHODS))
 
 
 def setup_lines(runs):
@@ -371,6 +387,10 @@ def cmd_summary(args):
             if p:
                 doc += [f"![{task}]({img_rel}/peers_{task}.png)", ""]
         doc += ["### Reading", ""] + reading(facts) + [""]
+        missing = unpaired(real)
+        if missing:
+            doc += ["Finished runs still waiting for the other method's run (not in the "
+                    "tables): " + ", ".join(missing) + ".", ""]
     else:
         doc += [
             "## Status: the comparison has not been run yet",
