@@ -42,19 +42,16 @@ def main(argv=None):
     total = time.perf_counter() - t
     steps = est.env_steps_ - steps0
 
-    stats = pstats.Stats(prof)
-    env_time = net_time = 0.0
-    for (filename, _, name), (_, _, _, cum, _) in stats.stats.items():
-        if name in ("step", "reset") and ("gymnasium" in filename or "mujoco" in filename):
-            env_time = max(env_time, cum) if name == "step" else env_time
-        if name == "step" and filename.endswith("satrlearn/policy.py"):
-            net_time = max(net_time, cum)
-    # the outermost env.step wrapper's cumulative time covers the wrappers beneath it
-    env_step = max((cum for (f, _, n), (_, _, _, cum, _) in stats.stats.items()
-                    if n == "step" and "gymnasium" in f), default=0.0)
-    env_reset = max((cum for (f, _, n), (_, _, _, cum, _) in stats.stats.items()
-                     if n == "reset" and "gymnasium" in f), default=0.0)
-    env_time = env_step + env_reset
+    stats = pstats.Stats(prof).stats
+
+    def cumulative(name, where):
+        # the outermost wrapper's cumulative time covers the wrappers beneath it
+        return max((cum for (f, _, n), (_, _, _, cum, _) in stats.items()
+                    if n == name and where(f)), default=0.0)
+
+    env_time = (cumulative("step", lambda f: "gymnasium" in f)
+                + cumulative("reset", lambda f: "gymnasium" in f))
+    net_time = cumulative("step", lambda f: f.endswith("satrlearn/policy.py"))
     print(f"{args.env}, pop {args.pop}, generation {est.n_generations_}: {steps} env steps "
           f"in {total:.2f} s under the profiler ({steps / total:,.0f} steps/s)")
     for label, value in (("environment (step + reset)", env_time),
