@@ -419,8 +419,9 @@ def cmd_summary(args):
         "",
         "- **Same hardware, one method at a time.** PPO-LSTM uses `torch.set_num_threads(2)`, "
         "SATR `n_jobs=-1` (both cores); the two never run together.",
-        "- **Wall-clock** is training time from the start of `learn` / `fit` (model and "
-        "worker start-up included), with evaluation time measured separately and "
+        "- **Wall-clock** is training time from the construction of the model (PPO-LSTM: "
+        "the environment, VecNormalize and the networks; SATR: the estimator, whose `fit` "
+        "starts its worker processes), with evaluation time measured separately and "
         "subtracted; the evaluation time is reported in its own column.",
         "- **Evaluation**: every budget/20 seconds, the current policy plays 5 deterministic "
         "episodes on fixed seeds (PPO-LSTM carrying its LSTM state); the curve records "

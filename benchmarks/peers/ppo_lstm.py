@@ -148,6 +148,7 @@ def main(argv=None):
 
     kwargs, source = hyperparams_for(args.env)
     gamma = kwargs.get("gamma", 0.99)
+    log.start()  # building the model and its environment counts, as SATR's start-up does
     venv = VecNormalize(make_vec_env(args.env, n_envs=1, seed=args.seed), gamma=gamma)
     model = RecurrentPPO("MlpLstmPolicy", venv, seed=args.seed, device="cpu", verbose=0,
                          **_policy_kwargs(dict(kwargs)))
@@ -157,7 +158,6 @@ def main(argv=None):
         """Evaluates on schedule; stops before an iteration that would end past the budget."""
 
         def _on_training_start(self):
-            log.start()
             log.evaluate(0, evaluate)
             self.iter_start, self.iter_time, self.stop = None, 0.0, False
             self.rollout_end, self.update_total = None, 0.0
