@@ -434,7 +434,7 @@ def method_key(method: str):
 def load_runs(results):
     runs = []
     for name in sorted(os.listdir(results)):
-        if name.endswith(".csv"):
+        if name.endswith(".csv") and name != BEHAVIOUR_CSV:
             loaded = read_csv(os.path.join(results, name))
             if loaded is not None:
                 runs.append(loaded)
@@ -627,7 +627,7 @@ def _versions():
     return out
 
 
-def render(groups, partial, missing, plots, reading, args):
+def render(groups, partial, missing, plots, reading, args, behaviour_rows=()):
     from satrlearn import ECSearch, ESSearch, SATRSearch
     lines = []
     add = lines.append
@@ -742,6 +742,37 @@ def render(groups, partial, missing, plots, reading, args):
             detail = f"SATR vs EC: {se}; EC vs ES: {ee}"
             add(f"- {task}, population {pop}, {'/'.join(_steps(b) for b in budget)} steps: "
                 f"{text}. SATR > EC > ES {'holds' if holds else 'does not hold'} ({detail}).")
+        add("")
+
+    # what the final policies do
+    if behaviour_rows:
+        add("### What the final policies do")
+        add("")
+        add("The final deterministic network of each run, two episodes (`compare.py inspect`), "
+            "means over episodes and then seeds: episode length, forward displacement of the "
+            "body (m) and the return split into the forward-progress reward and the survival "
+            "bonus (1 per step alive on Hopper and Walker2d, 5 on Humanoid, none on "
+            "HalfCheetah). A return near the episode length times the bonus with no "
+            "displacement is a policy that stands still until the time limit.")
+        add("")
+        head = ["task", "pop", "method", "runs", "length", "displacement", "forward reward",
+                "survival bonus"]
+        add("| " + " | ".join(head) + " |")
+        add("|" + "---|" * len(head))
+        by = defaultdict(list)
+        for r in behaviour_rows:
+            by[(r["task"], int(r["pop"]), r["method"])].append(r)
+        for task in tasks:
+            for key in sorted((k for k in by if k[0] == task),
+                              key=lambda k: (k[1], method_key(k[2]))):
+                rs = by[key]
+
+                def mean(col):
+                    return np.mean([float(r[col]) for r in rs])
+                add("| " + " | ".join([
+                    task, str(key[1]), display(key[2]), str(len(rs)),
+                    f"{mean('length'):.0f}", f"{mean('dx'):+.2f}",
+                    f"{mean('reward_forward'):.0f}", f"{mean('reward_survive'):.0f}"]) + " |")
         add("")
 
     # EC+TR sweep
@@ -940,6 +971,65 @@ def plan_commands():
     return out
 
 
+# --- what the final policies do ---------------------------------------------------------------
+BEHAVIOUR_CSV = "behaviour.csv"
+BEHAVIOUR_KEYS = ("length", "dx", "reward_forward", "reward_survive", "reward_ctrl")
+
+
+def behaviour(task, policy, episodes=2, seed=EVAL_SEED):
+    """Mean episode length, forward displacement and reward parts of ``policy`` on ``task``."""
+    import gymnasium as gym
+    env = gym.make(task)
+    parts = {k: [] for k in BEHAVIOUR_KEYS}
+    for ep in range(episodes):
+        obs, _ = env.reset(seed=seed + ep)
+        policy.reset(seed=seed + ep)
+        x0 = float(env.unwrapped.data.qpos[0])
+        acc = dict.fromkeys(BEHAVIOUR_KEYS, 0.0)
+        done = False
+        while not done:
+            obs, _, terminated, truncated, info = env.step(policy(obs))
+            acc["length"] += 1
+            acc["reward_forward"] += info.get("reward_forward", 0.0)
+            acc["reward_survive"] += info.get("reward_survive", 0.0)
+            acc["reward_ctrl"] += info.get("reward_ctrl", 0.0)
+            done = terminated or truncated
+        acc["dx"] = float(env.unwrapped.data.qpos[0]) - x0
+        for k in BEHAVIOUR_KEYS:
+            parts[k].append(acc[k])
+    env.close()
+    return {k: float(np.mean(v)) for k, v in parts.items()}
+
+
+def cmd_inspect(args):
+    """Run the final policy of every complete run with a checkpoint; write behaviour.csv."""
+    from satrlearn import load_checkpoint
+    out_path = os.path.join(args.results, BEHAVIOUR_CSV)
+    done = {}
+    if os.path.isfile(out_path):
+        with open(out_path, newline="") as fh:
+            done = {r["run"]: r for r in csv.DictReader(fh)}
+    rows = []
+    for meta, _ in load_runs(args.results):
+        run = os.path.basename(meta["path"])[:-len(".csv")]
+        ckpt = os.path.join(args.results, "checkpoints", run)
+        if not meta["complete"]:
+            continue
+        if run in done:
+            rows.append([done[run][k] for k in ("run", "task", "method", "pop", "seed")
+                         + BEHAVIOUR_KEYS])
+            continue
+        if not os.path.isfile(os.path.join(ckpt, "checkpoint.npz")):
+            continue
+        b = behaviour(meta["task"], load_checkpoint(ckpt).policy_)
+        rows.append([run, meta["task"], meta["method"], meta["pop"], meta["seed"]]
+                    + [_fmt(b[k]) for k in BEHAVIOUR_KEYS])
+        print(f"{run}: " + ", ".join(f"{k} {b[k]:.1f}" for k in BEHAVIOUR_KEYS), flush=True)
+    write_csv_atomic(out_path, ["run", "task", "method", "pop", "seed", *BEHAVIOUR_KEYS], rows)
+    print(f"wrote {os.path.relpath(out_path, ROOT)} ({len(rows)} runs)")
+    return 0
+
+
 def cmd_summary(args):
     runs = load_runs(args.results)
     expected = [c for task, methods, pops, seeds, budget in PLAN
@@ -954,7 +1044,12 @@ def cmd_summary(args):
             reading = text.split(READING_START, 1)[1].split(READING_END, 1)[0]
     args.tasks = [p[0] for p in PLAN]
     args.commands = plan_commands()
-    page = render(groups, partial, missing, plots, reading, args)
+    behaviour_rows = []
+    bpath = os.path.join(args.results, BEHAVIOUR_CSV)
+    if os.path.isfile(bpath):
+        with open(bpath, newline="") as fh:
+            behaviour_rows = list(csv.DictReader(fh))
+    page = render(groups, partial, missing, plots, reading, args, behaviour_rows)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as fh:
         fh.write(page)
@@ -992,6 +1087,10 @@ def main(argv=None):
     cell.add_argument("--n-jobs", type=int, default=1)
     cell.add_argument("--results", default=RESULTS)
 
+    insp = sub.add_parser("inspect", help="run every finished run's final policy and log "
+                          "episode length, displacement and reward parts (behaviour.csv)")
+    insp.add_argument("--results", default=RESULTS)
+
     summ = sub.add_parser("summary", help="write docs/results.md and docs/img/*.png")
     summ.add_argument("--results", default=RESULTS)
     summ.add_argument("--out", default=DOC)
@@ -1002,7 +1101,8 @@ def main(argv=None):
         parser.error("--budget must be a positive number of environment steps.")
     if args.command == "run" and (args.runners < 1 or args.n_jobs == 0):
         parser.error("--runners must be >= 1 and --n-jobs non-zero.")
-    return {"run": cmd_run, "cell": cmd_cell, "summary": cmd_summary}[args.command](args)
+    return {"run": cmd_run, "cell": cmd_cell, "inspect": cmd_inspect,
+            "summary": cmd_summary}[args.command](args)
 
 
 if __name__ == "__main__":
