@@ -854,9 +854,13 @@ def render(groups, partial, missing, plots, reading, args, behaviour_rows=()):
         "`n/a` for the first Hopper runs, made before the column existed); the entropy per "
         "connection at the end (ln 2 = 0.693 at the start) and the "
         "share of connections with rho below 0.01 or above 0.99 at the end (Bernoulli "
-        "searches only). Also generations run, last one-episode return and wall-clock time.")
+        "searches only). Also the environment steps actually used (a run stops after the "
+        "generation that reaches its budget, so it overshoots by up to one generation: "
+        "up to 128k steps on HalfCheetah at population 128), generations run, last "
+        "one-episode return and wall-clock time.")
     add("")
-    head = ["task", "pop", "method", "budget", "generations", "KL gen 1", "median KL",
+    head = ["task", "pop", "method", "budget", "steps used", "generations", "KL gen 1",
+            "median KL",
             "median ||g||²",
             "÷ noise", "final entropy", "saturated", "last det", "minutes"]
     add("| " + " | ".join(head) + " |")
@@ -878,7 +882,8 @@ def render(groups, partial, missing, plots, reading, args, behaviour_rows=()):
             bern = key[2] != "es"
             add("| " + " | ".join([
                 task, str(key[1]), display(key[2]), _steps(key[3]),
-                f"{st['gens'].mean():.0f}", f"{kl1:.3g}" if bern else f"({kl1:.3g})",
+                _steps(int(round(st["steps"].mean(), -3))), f"{st['gens'].mean():.0f}",
+                f"{kl1:.3g}" if bern else f"({kl1:.3g})",
                 f"{kl:.3g}" if bern else f"({kl:.3g})",
                 f"{ge:.3g}", ratio if bern else "–",
                 f"{ent:.3f}" if bern else "–",
