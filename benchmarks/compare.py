@@ -722,26 +722,36 @@ def render(groups, partial, missing, plots, reading, args, behaviour_rows=()):
         add("### Does SATR > EC > ES hold?")
         add("")
         add("Order of the seed means; \"clear\" when the gap is larger than the larger of the "
-            "two standard deviations (3 seeds cannot say more).")
+            "two standard deviations (3 seeds cannot say more), \"tie\" when the means are "
+            "less than 1 apart.")
         add("")
         for task, pop, budget, means in verdicts:
             mean = {m: v.mean() for m, v in means.items()}
             sd = {m: (v.std(ddof=1) if len(v) > 1 else math.nan) for m, v in means.items()}
             order = sorted(mean, key=lambda m: -mean[m])
             text = " > ".join(f"{NAMES[m]} {mean[m]:.0f}" for m in order)
-            holds = order == ["satr", "ec", "es"]
+            tie = 1.0  # return units: closer means are a tie, whatever the spread
 
             def gap(a, b):
                 d = mean[a] - mean[b]
+                if abs(d) < tie:
+                    return "tie"
+                if d < 0:
+                    return f"{NAMES[b]} ahead"
                 if not (math.isfinite(sd[a]) or math.isfinite(sd[b])):
                     return "one seed"
                 s = np.nanmax([sd[a], sd[b]])
                 return "clear" if d > s else "within noise"
-            se = gap("satr", "ec") if mean["satr"] >= mean["ec"] else "EC ahead"
-            ee = gap("ec", "es") if mean["ec"] >= mean["es"] else "ES ahead"
+            se, ee = gap("satr", "ec"), gap("ec", "es")
+            if "tie" in (se, ee) and order == ["satr", "ec", "es"]:
+                verdict = "holds only nominally (tied means)"
+            elif order == ["satr", "ec", "es"]:
+                verdict = "holds"
+            else:
+                verdict = "does not hold"
             detail = f"SATR vs EC: {se}; EC vs ES: {ee}"
             add(f"- {task}, population {pop}, {'/'.join(_steps(b) for b in budget)} steps: "
-                f"{text}. SATR > EC > ES {'holds' if holds else 'does not hold'} ({detail}).")
+                f"{text}. SATR > EC > ES {verdict} ({detail}).")
         add("")
 
     # what the final policies do
