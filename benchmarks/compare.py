@@ -959,6 +959,7 @@ def render(groups, partial, missing, plots, reading, args, behaviour_rows=()):
     add("```")
     for line in args.commands:
         add(line)
+    add("python benchmarks/compare.py inspect   # behaviour of the finished runs' policies")
     add("python benchmarks/compare.py summary")
     add("```")
     add("")
