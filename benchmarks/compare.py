@@ -617,6 +617,21 @@ def _cpu_name():
     return platform.processor() or "unknown CPU"
 
 
+def _same_library(commits) -> str:
+    """Whether ``satrlearn/`` is the same at all these commits (other files may differ)."""
+    clean = sorted(c for c in commits if re.fullmatch(r"[0-9a-f]{7,40}", c))
+    try:
+        differs = [c for c in clean[1:] if subprocess.run(
+            ["git", "-C", ROOT, "diff", "--quiet", clean[0], c, "--", "satrlearn"],
+            capture_output=True).returncode]
+    except OSError:
+        return ""
+    if len(clean) < len(commits):
+        return "Some runs started from uncommitted code."
+    return ("The library (`satrlearn/`) is identical at all of them; only other files "
+            "changed." if not differs else "The library differs between some of them.")
+
+
 def _versions():
     out = {}
     for mod in ("satrlearn", "gymnasium", "mujoco", "numpy", "numba"):
@@ -643,7 +658,7 @@ def render(groups, partial, missing, plots, reading, args, behaviour_rows=()):
     add("> **The budgets are tiny compared with the SATR paper's.** Every number here comes "
         "from a run of " + ", ".join(_steps(b) for b in budgets) + " environment steps on "
         "one CPU core. One generation at population 128 with full 1,000-step episodes is "
-        "128k steps, so a run is a few to a few dozen generations, against the long "
+        "128k steps, so a run is 3 to about 120 generations, against the long "
         "GPU (Brax) runs behind the paper's Humanoid figures (ES 750 / EC 765 / SATR 4,908 "
         "at population 128). These results say how the methods start, not where they end.")
     add("")
@@ -660,9 +675,8 @@ def render(groups, partial, missing, plots, reading, args, behaviour_rows=()):
     for members in groups.values():
         for meta, _ in members:
             commits[meta.get("commit") or "unknown"] += 1
-    add("- Code: satrlearn at commit " + ", ".join(
-        f"`{c}` ({n} runs)" for c, n in sorted(commits.items())) +
-        " (the commit each run started from).")
+    add("- Code: repository commit each run started from: " + ", ".join(
+        f"`{c}` ({n})" for c, n in sorted(commits.items())) + ". " + _same_library(commits))
     add("- Tasks: Gymnasium MuJoCo v5 with their own time limits (1,000 steps); fitness = "
         "return of one episode per candidate.")
     add("- Budget: each run stops after the first generation at which the population has "
