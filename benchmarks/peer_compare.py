@@ -303,7 +303,7 @@ def make_plot(runs, task, path, title):
             ax.plot([t / 60], [target], "o", color=COLORS[method])
             ax.annotate(f"{SHORT[method]} reaches {SHORT[other]}'s final\nreturn at "
                         f"{t / 60:.1f} min", (t / 60, target), textcoords="offset points",
-                        xytext=(8, -24 if method == "ppo_lstm" else 6), fontsize=8,
+                        xytext=(8, -44 if method == "ppo_lstm" else -28), fontsize=8,
                         color=COLORS[method])
     budget = max(r[m]["meta"]["budget_seconds"] for _, r in rows for m in METHODS)
     ax.axvline(budget / 60, color="0.5", ls="--", lw=1)
