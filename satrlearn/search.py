@@ -277,8 +277,8 @@ class BaseSearch(BaseEstimator):
                                  det=f"{record['return_det']:.1f}")
         elif self.verbose >= 2:
             print(self._format(record), flush=True)
+        self._finalize(config, action_map)  # callbacks and checkpoints see this generation
         if self.checkpoint_dir is not None and self.n_generations_ % self.checkpoint_every == 0:
-            self._finalize(config, action_map)
             self.save_checkpoint()
 
     def _progress(self):

@@ -273,3 +273,15 @@ def test_n_jobs_none_follows_joblib_parallel_config():
         a = SATRSearch(**TINY).fit(stub())
     b = SATRSearch(**TINY, n_jobs=1).fit(stub())
     assert a.history_["return_mean"] == b.history_["return_mean"]
+
+
+def test_callbacks_see_the_current_policy(Est):
+    seen = []
+
+    def cb(est, record):
+        seen.append(est.policy_.params.copy())
+        np.testing.assert_array_equal(est.policy_.params,
+                                      est._make_strategy().mode(est.distribution_))
+
+    Est(**{**TINY, "n_generations": 3}, callbacks=[cb]).fit(stub())
+    assert len(seen) == 3
