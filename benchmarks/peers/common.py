@@ -145,6 +145,13 @@ def write_run_json(path, record):
     write_atomic(path, json.dumps(record, indent=2, sort_keys=True) + "\n")
 
 
+def print_final(method, args, final):
+    """The one JSON line a runner prints at its end, read by peer_compare.py."""
+    print(json.dumps({"method": method, "env": args.env, "seed": args.seed,
+                      "final_return": final["eval_return"],
+                      "wall_clock": final["wall_clock"], "env_steps": final["env_steps"]}))
+
+
 def read_curve(path):
     with open(path, newline="") as fh:
         return [{k: (float(v) if v != "" else None) for k, v in row.items()}

@@ -28,7 +28,6 @@ back to the sb3-contrib defaults with the same normalisation.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -38,7 +37,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (EVAL_SEED, INFERENCE_CALLS, WallClockLog, code_commit,  # noqa: E402
-                    inference_us, machine_info, write_run_json)
+                    inference_us, machine_info, print_final, write_run_json)
 
 METHOD = "ppo_lstm"
 
@@ -227,9 +226,7 @@ def main(argv=None):
                      "sb3_contrib": sb3_contrib.__version__, "numpy": np.__version__},
         "machine": machine_info(), "model_dir": model_dir, "commit": code_commit(),
     })
-    print(json.dumps({"method": METHOD, "env": args.env, "seed": args.seed,
-                      "final_return": final["eval_return"],
-                      "wall_clock": final["wall_clock"], "env_steps": final["env_steps"]}))
+    print_final(METHOD, args, final)
     return 0
 
 

@@ -23,7 +23,6 @@ shows how much of it the generations themselves took.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -32,7 +31,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (EVAL_SEED, INFERENCE_CALLS, WallClockLog, code_commit,  # noqa: E402
-                    inference_us, machine_info, write_run_json)
+                    inference_us, machine_info, print_final, write_run_json)
 
 METHOD = "satr"
 
@@ -130,9 +129,7 @@ def main(argv=None):
         "versions": {"satrlearn": satrlearn.__version__, "numpy": np.__version__},
         "machine": machine_info(), "model_dir": model_dir, "commit": code_commit(),
     })
-    print(json.dumps({"method": METHOD, "env": args.env, "seed": args.seed,
-                      "final_return": final["eval_return"],
-                      "wall_clock": final["wall_clock"], "env_steps": final["env_steps"]}))
+    print_final(METHOD, args, final)
     return 0
 
 
