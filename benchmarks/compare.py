@@ -53,7 +53,8 @@ EVAL_SEED = 10_000          # episodes of the final evaluation: never seen durin
 CHECKPOINT_EVERY = 5
 MAX_GENERATIONS = 1_000_000  # the budget callback stops the fit long before
 META_KEYS = ("task", "method", "delta", "pop", "seed", "budget_steps", "n_params", "commit")
-EXTRA_KEYS = ("noise_energy",)
+#: columns computed here in CSVs written before satrlearn logged them in ``history_``
+LATER_KEYS = ("noise_energy", "signal_to_noise")
 FINAL_KEYS = ("final_eval", "final_saturated", "complete")
 
 READING_START = "<!-- reading:start -->"
@@ -134,7 +135,7 @@ def build_grid(tasks, methods, pops, seeds, budget):
 # --- CSV files ------------------------------------------------------------------------------
 def columns():
     from satrlearn import HISTORY_KEYS
-    return list(META_KEYS) + list(HISTORY_KEYS) + list(EXTRA_KEYS) + list(FINAL_KEYS)
+    return list(META_KEYS) + list(HISTORY_KEYS) + list(FINAL_KEYS)
 
 
 def write_csv_atomic(path, header, rows):
@@ -169,13 +170,8 @@ def code_version() -> str:
     return head + ("+dirty" if dirty else "")
 
 
-def history_rows(cell: Cell, est, final=None, commit="", noise=None):
-    """One row per generation; ``final`` (a dict of FINAL_KEYS) goes on the last row.
-
-    ``noise`` maps a generation to the signal energy expected from a ranking without
-    information (see :func:`noise_energy`).
-    """
-    noise = noise or {}
+def history_rows(cell: Cell, est, final=None, commit=""):
+    """One row per generation; ``final`` (a dict of FINAL_KEYS) goes on the last row."""
     from satrlearn import HISTORY_KEYS
     hist = est.history_
     n = len(hist["generation"])
@@ -184,8 +180,6 @@ def history_rows(cell: Cell, est, final=None, commit="", noise=None):
     rows = []
     for i in range(n):
         row = meta + [_fmt(hist[k][i]) for k in HISTORY_KEYS]
-        gen = int(hist["generation"][i])
-        row.append(_fmt(noise[gen]) if gen in noise else "")
         if final is not None and i == n - 1:
             row += [_fmt(final["final_eval"]), _fmt(final["final_saturated"]), 1]
         else:
@@ -220,8 +214,12 @@ def read_csv(path):
             continue
         cols[key] = np.array([float(r[key]) if r[key] not in ("", None) else math.nan
                               for r in rows])
-    for key in EXTRA_KEYS:  # CSVs written before a column existed
+    for key in LATER_KEYS:  # CSVs written before a column existed
         cols.setdefault(key, np.full(len(rows), math.nan))
+    missing = ~np.isfinite(cols["signal_to_noise"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cols["signal_to_noise"][missing] = (cols["signal_energy"][missing]
+                                            / cols["noise_energy"][missing])
     meta["path"] = path
     return meta, cols
 
@@ -236,21 +234,6 @@ def is_complete(path) -> bool:
     return last is not None and last.get("complete") == "1"
 
 
-def noise_energy(var_sum: float, pop: int) -> float:
-    """Expected ``||g||^2`` when the ranking carries no information about the samples.
-
-    With centred ranks ``w`` (mean 0, mean square ``(N + 1) / (12 (N - 1))``) independent of
-    ``theta ~ Bernoulli(rho)``, ``E[g_i^2] = mean(w^2) rho_i (1 - rho_i) / N``; summed over
-    the connections that is ``(N + 1) / (12 N (N - 1)) * sum_i rho_i (1 - rho_i)``.
-    """
-    return (pop + 1) / (12.0 * pop * (pop - 1)) * var_sum
-
-
-def _bernoulli_var(est):
-    rho = est.distribution_.get("rho")
-    return None if rho is None else float(np.sum(rho * (1.0 - rho)))
-
-
 # --- running one cell -----------------------------------------------------------------------
 def run_cell(cell: Cell, results: str, n_jobs: int = 1) -> str:
     """Run (or resume) one cell to its budget and write its CSV; returns what happened."""
@@ -263,32 +246,15 @@ def run_cell(cell: Cell, results: str, n_jobs: int = 1) -> str:
     ckpt = cell.checkpoint_dir(results)
     header = columns()
     commit = code_version()
-    bernoulli = cell.method != "es"
-    noise = {}              # generation -> noise_energy of the distribution it sampled from
-    var = {"sum": None}     # sum rho (1 - rho) of the current distribution
 
     def on_generation(est, record):
-        if bernoulli:
-            if record["generation"] == 1:
-                var["sum"] = est.network_config_.n_params / 4.0  # rho starts at 0.5
-            if var["sum"] is not None:
-                noise[record["generation"]] = noise_energy(var["sum"], cell.pop)
-            var["sum"] = _bernoulli_var(est)
-        write_csv_atomic(path, header, history_rows(cell, est, commit=commit, noise=noise))
+        write_csv_atomic(path, header, history_rows(cell, est, commit=commit))
         return est.env_steps_ < cell.budget  # False stops the fit: the budget is spent
 
     t0 = time.perf_counter()
     if os.path.isfile(os.path.join(ckpt, CHECKPOINT_NAME)):
         est = load_checkpoint(ckpt, n_jobs=n_jobs, callbacks=[on_generation], verbose=0)
         done = est.n_generations_
-        if bernoulli:
-            var["sum"] = _bernoulli_var(est)
-            if os.path.isfile(path):  # the values logged before the interruption
-                loaded = read_csv(path)
-                if loaded is not None:
-                    for g, e in zip(loaded[1]["generation"], loaded[1]["noise_energy"]):
-                        if g <= done and math.isfinite(e):
-                            noise[int(g)] = float(e)
         # a checkpoint written at the generation that spent the budget needs no more work
         if est.env_steps_ < cell.budget:
             est.resume(cell.task)
@@ -309,7 +275,7 @@ def run_cell(cell: Cell, results: str, n_jobs: int = 1) -> str:
         saturated = math.nan
     write_csv_atomic(path, header, history_rows(
         cell, est, final={"final_eval": final_eval, "final_saturated": saturated},
-        commit=commit, noise=noise))
+        commit=commit))
     return (f"{how}; {est.n_generations_} generations, {est.env_steps_} env steps, "
             f"final eval {final_eval:.1f}, {time.perf_counter() - t0:.0f} s")
 

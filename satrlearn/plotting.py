@@ -122,6 +122,10 @@ def plot_history(history, path, title=None):
             ax.set_axis_off()
             continue
         ax.plot(gen, values, color="tab:green")
+        noise = _column(history, "noise_energy") if key == "signal_energy" else None
+        if noise is not None and np.isfinite(noise).any():
+            ax.plot(gen, noise, color="k", linestyle=":", label="no-information level")
+            ax.legend(fontsize="small", loc="best")
         if log:
             _positive_log(ax, values)
         ax.set_title(name)

@@ -31,7 +31,8 @@ __all__ = ["BaseSearch", "SATRSearch", "ECSearch", "ESSearch", "HISTORY_KEYS",
 #: Columns of ``history_``, one value per generation.
 HISTORY_KEYS = (
     "generation", "return_mean", "return_max", "return_min", "return_det", "signal_energy",
-    "kl", "mean_p", "entropy", "env_steps", "episodes", "wall_time",
+    "noise_energy", "signal_to_noise", "kl", "mean_p", "entropy", "env_steps", "episodes",
+    "wall_time",
 )
 
 
@@ -292,7 +293,8 @@ class BaseSearch(BaseEstimator):
     def _format(record):
         return (f"gen {record['generation']:4d}  mean {record['return_mean']:9.2f}  max "
                 f"{record['return_max']:9.2f}  det {record['return_det']:9.2f}  "
-                f"|g|^2 {record['signal_energy']:.3g}  KL {record['kl']:.3g}  "
+                f"|g|^2 {record['signal_energy']:.3g} ({record['signal_to_noise']:.2f}x noise)"
+                f"  KL {record['kl']:.3g}  "
                 f"steps {record['env_steps']}  {record['wall_time']:.1f}s")
 
     def _generation(self, parallel, n_jobs, strategy, config, action_map, source):
@@ -405,7 +407,9 @@ class BaseSearch(BaseEstimator):
             self._state = {k[len("state/"):]: v for k, v in arrays.items()
                            if k.startswith("state/")}
             self._normalizer = ObservationNormalizer.from_arrays(arrays)
-            self.history_ = {k: list(meta["history"][k]) for k in HISTORY_KEYS}
+            n_done = len(meta["history"]["generation"])  # older files lack newer columns
+            self.history_ = {k: list(meta["history"].get(k, [float("nan")] * n_done))
+                             for k in HISTORY_KEYS}
             self.n_generations_ = int(meta["n_generations_done"])
             self._target = int(meta["target_generations"])
             self.env_steps_ = int(meta["env_steps"])
@@ -504,7 +508,10 @@ _COMMON_DOC = """
         Its return.
     history_ : dict of lists
         Per generation: ``generation, return_mean, return_max, return_min, return_det``
-        (deterministic network), ``signal_energy`` (``||g||^2``), ``kl`` (exact KL between
+        (deterministic network), ``signal_energy`` (``||g||^2``), ``noise_energy`` (the
+        ``||g||^2`` expected if the ranking carried no information about the candidates),
+        ``signal_to_noise`` (their ratio: near 1 means the step is driven by sampling
+        noise), ``kl`` (exact KL between
         successive distributions), ``mean_p`` (mean rho; mean ``|mu|`` for ES), ``entropy``,
         ``env_steps`` (cumulative), ``episodes``, ``wall_time`` (cumulative seconds).
     n_generations_ : int

@@ -74,6 +74,29 @@ def test_checkpoint_every_and_contents(tmp_path):
     assert all(a.dtype != object for a in arrays.values())
 
 
+def test_checkpoint_from_before_the_noise_columns_resumes(tmp_path):
+    # checkpoints written before history_ had noise_energy / signal_to_noise still load;
+    # the generations they hold get NaN there and new generations get real values
+    def stop_at_2(est, record):
+        if record["generation"] == 2:
+            raise KeyboardInterrupt
+
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        SATRSearch(**TINY, n_generations=3, checkpoint_dir=tmp_path,
+                   callbacks=[stop_at_2]).fit("CartPole-v1")
+    meta, arrays = ckpt.read_checkpoint(tmp_path)
+    for key in ("noise_energy", "signal_to_noise"):
+        del meta["history"][key]
+    ckpt.write_checkpoint(tmp_path, {k: v for k, v in meta.items()
+                                     if k not in ("format", "version")}, arrays)
+    est = load_checkpoint(tmp_path)
+    assert np.isnan(est.history_["signal_to_noise"]).all()
+    est.resume()
+    assert len(est.history_["signal_to_noise"]) == 3
+    assert np.isnan(est.history_["signal_to_noise"][:2]).all()
+    assert est.history_["signal_to_noise"][2] > 0
+
+
 def test_failed_write_keeps_previous_checkpoint(tmp_path, monkeypatch):
     SATRSearch(**TINY, n_generations=1, checkpoint_dir=tmp_path).fit("CartPole-v1")
     before = (tmp_path / ckpt.CHECKPOINT_NAME).read_bytes()

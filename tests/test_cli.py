@@ -187,7 +187,8 @@ def test_plot_history_from_an_estimator(tmp_path):
     history = {key: [] for key in HISTORY_KEYS}
     for g in range(1, 4):
         row = dict(generation=g, return_mean=10.0 * g, return_max=20.0 * g, return_min=1.0,
-                   return_det=15.0 * g, signal_energy=2.0 / g, kl=1.0 / g, mean_p=0.5,
+                   return_det=15.0 * g, signal_energy=2.0 / g, noise_energy=1.9 / g,
+                   signal_to_noise=2.0 / 1.9, kl=1.0 / g, mean_p=0.5,
                    entropy=0.69, env_steps=100 * g, episodes=8, wall_time=0.5 * g)
         for key in HISTORY_KEYS:
             history[key].append(row[key])

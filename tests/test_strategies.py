@@ -111,3 +111,46 @@ def test_bernoulli_sampling_frequency():
     draws = np.stack([strat.sample({"rho": rho}, s) for s in range(4000)])
     np.testing.assert_allclose(draws.mean(0), rho, atol=0.03)
     assert strat.mode({"rho": np.array([0.2, 0.5, 0.51])}).tolist() == [False, False, True]
+
+
+def _snr_runs(strat, state, fitness, pop, gens, rng):
+    """Mean signal_to_noise of ``gens`` updates from the same state (the state is not kept)."""
+    ratios = []
+    for _ in range(gens):
+        seeds, signs = strat.candidates(rng, pop)
+        dist = strat.distribution(state)
+        samples = np.stack([strat.sample(dist, s, sg) for s, sg in zip(seeds, signs)])
+        weights = centered_ranks(fitness(samples, rng))
+        _, info = strat.update(dict(state), seeds, signs, weights)
+        assert info["signal_to_noise"] == pytest.approx(
+            info["signal_energy"] / info["noise_energy"])
+        ratios.append(info["signal_to_noise"])
+    return float(np.mean(ratios))
+
+
+def _spread_state(strat, dim, rng):
+    state = strat.init(dim, rng)
+    if "rho" in state:
+        state["rho"] = rng.uniform(0.1, 0.9, size=dim)
+    return state
+
+
+@pytest.mark.parametrize("make", [lambda: SATR(eta=1.0), lambda: EC(learning_rate=0.1),
+                                  lambda: ES(sigma=0.3, learning_rate=0.1, weight_decay=0.1)])
+def test_noise_energy_is_the_signal_energy_of_an_uninformative_ranking(make):
+    # returns that ignore the candidates: E[||g||^2] is exactly noise_energy, so the ratio
+    # averages to 1
+    rng = np.random.default_rng(3)
+    strat = make()
+    state = _spread_state(strat, 400, rng)
+    blind = _snr_runs(strat, state, lambda x, r: r.normal(size=len(x)), 16, 300, rng)
+    assert blind == pytest.approx(1.0, abs=0.03)
+    # returns set by one parameter: the excess over 1 is about N R^2 / D (R^2 the share of
+    # the ranking that parameter explains), large with D = 20 and N = 64 ...
+    state = _spread_state(strat, 20, rng)
+    informed = _snr_runs(strat, state, lambda x, r: x[:, 0], 64, 50, rng)
+    assert informed > 2.0
+    # ... and invisible with D = 400 and N = 16, the regime of a real network
+    state = _spread_state(strat, 400, rng)
+    drowned = _snr_runs(strat, state, lambda x, r: x[:, 0], 16, 100, rng)
+    assert drowned < 1.1

@@ -42,8 +42,10 @@ class Strategy:
     def update(self, state: dict, seeds, signs, weights) -> tuple[dict, dict]:
         """New state from centred-rank ``weights``; also returns diagnostics.
 
-        Diagnostics: ``signal_energy`` (squared norm of the population signal), ``kl`` (exact
-        KL divergence of the new distribution from the old one), ``mean_p`` and ``entropy``.
+        Diagnostics: ``signal_energy`` (squared norm of the population signal),
+        ``noise_energy`` (its expected value if the weights carried no information about the
+        candidates), ``signal_to_noise`` (their ratio), ``kl`` (exact KL divergence of the
+        new distribution from the old one), ``mean_p`` and ``entropy``.
         """
         raise NotImplementedError
 

@@ -22,6 +22,18 @@ def local_kl(step: np.ndarray, rho: np.ndarray) -> float:
     return float(0.5 * np.sum(step * step / (rho * (1.0 - rho))))
 
 
+def bernoulli_noise_energy(rho: np.ndarray, weights) -> float:
+    """Expected ``||g||^2`` if the weights carried no information about the samples.
+
+    With ``g = (1/N) sum_n w_n (theta_n - rho)`` and the weights independent of the
+    ``theta_n ~ Bernoulli(rho)``, ``E[g_i^2] = sum_n w_n^2 / N^2 * rho_i (1 - rho_i)``.
+    For centred ranks that is ``(N + 1) / (12 N (N - 1)) * sum_i rho_i (1 - rho_i)``,
+    ``D / (48 N)`` at ``rho = 0.5``.
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    return float(w @ w / len(w) ** 2 * np.sum(rho * (1.0 - rho)))
+
+
 class BernoulliStrategy(Strategy):
     """``theta ~ Bernoulli(rho)`` elementwise, ``rho`` starting at 0.5 and kept in [eps, 1-eps]."""
 
@@ -59,8 +71,12 @@ class BernoulliStrategy(Strategy):
         new = dict(state)
         delta = self.step(new, g)
         new["rho"] = np.clip(rho + delta, self.rho_eps, 1.0 - self.rho_eps)
+        energy = float(g @ g)
+        noise = bernoulli_noise_energy(rho, weights)
         info = {
-            "signal_energy": float(g @ g),
+            "signal_energy": energy,
+            "noise_energy": noise,
+            "signal_to_noise": energy / noise if noise > 0 else float("nan"),
             "kl": bernoulli_kl(new["rho"], rho),
             "mean_p": float(new["rho"].mean()),
             "entropy": bernoulli_entropy(new["rho"]),

@@ -47,8 +47,10 @@ class ES(Strategy):
         mu = state["mu"]
         acc = np.zeros_like(mu)
         n = len(seeds)
+        diff_sq = 0.0
         for i in range(0, n, 2):  # antithetic pairs share their noise
             diff = weights[i] * signs[i] + weights[i + 1] * signs[i + 1]
+            diff_sq += diff * diff
             if diff != 0.0:
                 acc += diff * self._noise(seeds[i], mu.shape[0])
         g = acc / (n * self.sigma)
@@ -56,8 +58,13 @@ class ES(Strategy):
         step = self.learning_rate * adam_direction(new, g, self.beta1, self.beta2)
         new["mu"] = mu + step - self.learning_rate * self.weight_decay * mu
         d = new["mu"] - mu
+        energy = float(g @ g)
+        # weights independent of the noise: E||g||^2 = D sum_pairs diff^2 / (N sigma)^2
+        noise = mu.shape[0] * diff_sq / (n * self.sigma) ** 2
         info = {
-            "signal_energy": float(g @ g),
+            "signal_energy": energy,
+            "noise_energy": noise,
+            "signal_to_noise": energy / noise if noise > 0 else float("nan"),
             "kl": float(d @ d / (2.0 * self.sigma ** 2)),
             "mean_p": float(np.mean(np.abs(new["mu"]))),
             "entropy": float(0.5 * np.log(2.0 * np.pi * np.e * self.sigma ** 2)),
