@@ -3,7 +3,7 @@
 Two commands:
 
     python benchmarks/peer_compare.py run --tasks Hopper-v5 HalfCheetah-v5 --seeds 0 1 \
-        --budget-seconds 1800
+        --budget-seconds 600
     python benchmarks/peer_compare.py summary
 
 ``run`` trains each method in turn (benchmarks/peers/ppo_lstm.py, benchmarks/peers/satr_run.py,
@@ -49,7 +49,7 @@ SHORT = {"ppo_lstm": "PPO-LSTM", "satr": "SATR"}
 COLORS = {"ppo_lstm": "tab:orange", "satr": "tab:blue"}
 DEFAULT_RESULTS = os.path.join("benchmarks", "results", "peers")
 REAL_COMMAND = ("python benchmarks/peer_compare.py run --tasks Hopper-v5 HalfCheetah-v5 "
-                "--seeds 0 1 --budget-seconds 1800\n"
+                "--seeds 0 1 --budget-seconds 600\n"
                 "python benchmarks/peer_compare.py summary")
 
 
@@ -235,9 +235,8 @@ def task_tables(runs):
                          f"{_ms([x['inference_us_median'] for x in ms])} |")
     lines += ["", "Where the training wall-clock goes (means over seeds): PPO-LSTM between "
               "collecting rollouts and its gradient updates; SATR between its generations "
-              "(evaluating the population, updating the distribution) and the rest (the "
-              "per-generation checkpoint that keeps `policy_` current, callback "
-              "bookkeeping):", "",
+              "(evaluating the population, updating the distribution) and the rest (worker "
+              "start-up, building `policy_`, callback bookkeeping):", "",
               "| task | method | training wall-clock (s) | of which | env steps per second |",
               "|---|---|---|---|---|"]
     for task, rows in table.items():
@@ -391,14 +390,20 @@ def cmd_summary(args):
         if missing:
             doc += ["Finished runs still waiting for the other method's run (not in the "
                     "tables): " + ", ".join(missing) + ".", ""]
+        note = os.path.join(args.results, "NOTE.md")
+        if os.path.exists(note):  # the hand-written reading, kept with the data
+            with open(note) as fh:
+                doc += [fh.read().strip(), ""]
+        doc += ["To repeat (finished runs are skipped; a cut run restarts), on a quiet "
+                "machine with the `bench` extra:", "", "```", REAL_COMMAND, "```", ""]
     else:
         doc += [
             "## Status: the comparison has not been run yet",
             "",
             "The pipeline is in place and was checked end to end with a tiny budget (below), "
-            "but the real runs need the machine to itself for hours. Hopper-v5 and "
-            "HalfCheetah-v5, 2 seeds each, 30 minutes per run per method is 8 runs, about "
-            "4 h of machine time (plus a few minutes of evaluation). `run` is resumable: "
+            "but the real runs need the machine to itself for over an hour. Hopper-v5 and "
+            "HalfCheetah-v5, 2 seeds each, 10 minutes per run per method is 8 runs, about "
+            "80 minutes of machine time (plus a few minutes of evaluation). `run` is resumable: "
             "finished runs are skipped, so it can be spread over several sessions (a run cut "
             "short restarts from scratch). On a quiet machine, from the repository root:",
             "",
@@ -409,7 +414,7 @@ def cmd_summary(args):
             "",
             "Install the CPU build of torch 2.13.0 before the extra where pip would "
             "otherwise pick a CUDA build (several GB, of no use here). Add `Humanoid-v5` to "
-            "`--tasks` if the budget allows (4 more runs, 2 h). Nothing else may run on the "
+            "`--tasks` if the budget allows (4 more runs, 40 minutes). Nothing else may run on the "
             "machine meanwhile: both methods use both cores, and PPO-LSTM's two torch "
             "threads slow down sharply when they have to share them.",
             "",
@@ -438,10 +443,9 @@ def cmd_summary(args):
         "`benchmarks/peers/ppo_lstm.py` (one environment, VecNormalize, LSTM of 256 units "
         "with 256-256 ReLU layers for actor and critic). They were tuned for a step "
         "budget of 1e6 (1e7 for Humanoid), not for wall-clock.",
-        "- **SATR**: `SATRSearch` defaults (`pop=128`, `n_hidden=256`, `eta=30`). The "
-        "runner checkpoints every generation so that `est.policy_` is current when the "
-        "callback evaluates it; that write is inside SATR's wall-clock (`search_seconds` "
-        "in curve.csv is the generations alone).",
+        "- **SATR**: `SATRSearch` defaults (`pop=128`, `n_hidden=256`, `eta=30`); the "
+        "callback evaluates `est.policy_`, the deterministic network of the generation "
+        "that just finished (`search_seconds` in run.json is the generations alone).",
         "- **Size**: PPO-LSTM's parameters to act are its actor (LSTM, MLP, action head, "
         "log-std); the count in brackets adds the critic. Its file is the SB3 zip (weights "
         "of actor and critic, optimiser state) plus the VecNormalize statistics. SATR's "
@@ -460,7 +464,7 @@ def cmd_summary(args):
             f"A {', '.join(f'{b:.0f}' for b in budgets)}-second budget per method. It "
             "proves that both "
             "runners, the CSVs, the summary and the plot work. Returns after so short a "
-            "budget say nothing about which method is ahead after 30 minutes; do not "
+            "budget say nothing about which method is ahead after a real budget; do not "
             "quote these numbers as the comparison.",
             "",
         ] + setup_lines(smoke) + [""]
