@@ -922,6 +922,7 @@ def render(groups, partial, missing, plots, reading, args, behaviour_rows=()):
     add(reading.strip() if reading else "*(not written yet)*")
     add(READING_END)
     add("")
+    lines += peer_section(os.path.join(RESULTS, "peers"))
     add("## Missing cells")
     add("")
     if missing:
@@ -956,6 +957,38 @@ def render(groups, partial, missing, plots, reading, args, behaviour_rows=()):
     add("```")
     add("")
     return "\n".join(lines)
+
+
+def peer_section(peer_results, min_budget=600.0):
+    """A short section on SATR against PPO-LSTM (benchmarks/peer_compare.py), linking the
+    full page docs/peers.md; empty when no real peer run has finished."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import peer_compare as pc
+
+    runs = {k: r for k, r in pc.load_runs(peer_results).items()
+            if r["meta"]["budget_seconds"] >= min_budget}
+    table = {t: rows for t, rows in pc.pairs(runs).items() if rows}
+    if not table:
+        return []
+    out = ["## Against PPO-LSTM at matched wall-clock", "",
+           "SATR (`SATRSearch` defaults, population 128) and sb3-contrib's recurrent PPO with "
+           "an LSTM policy (RL Zoo hyperparameters), each trained alone on both cores of this "
+           "machine under the same wall-clock budget, evaluation time excluded "
+           "(`benchmarks/peer_compare.py`). Deterministic return at the budget, mean ± std "
+           "over seeds; the full comparison (curves, time to reach the other's return, model "
+           "sizes, inference time, where the time goes) is on the [peers page](peers.md).", "",
+           "| task | seeds | budget per run | SATR | PPO-LSTM | SATR env steps | "
+           "PPO-LSTM env steps |", "|---|---|---|---|---|---|---|"]
+    for task, rows in table.items():
+        meta = {m: [r[m]["meta"] for _, r in rows] for m in pc.METHODS}
+        budget = sorted({x["budget_seconds"] for ms in meta.values() for x in ms})
+        out.append(" | ".join([
+            f"| {task}", str(len(rows)), " / ".join(f"{b / 60:g} min" for b in budget),
+            pc._ms([x["final_return"] for x in meta["satr"]]),
+            pc._ms([x["final_return"] for x in meta["ppo_lstm"]]),
+            f"{np.mean([x['final_env_steps'] for x in meta['satr']]):,.0f}",
+            f"{np.mean([x['final_env_steps'] for x in meta['ppo_lstm']]):,.0f} |"]))
+    return out + [""]
 
 
 # the planned grid (the issue's), used by `summary` to list missing cells
