@@ -174,17 +174,24 @@ def task_tables(runs):
     """The markdown tables of one results folder, and per-task numbers for the reading."""
     lines, facts = [], {}
     table = pairs(runs)
-    lines += ["| task | method | seeds | budget (s) | return at the budget | stopped at (s) "
-              "| env steps | eval time (s) |", "|---|---|---|---|---|---|---|---|"]
+    lines += ["Return at the budget is the last evaluation (5 episodes); a single evaluation "
+              "can land in a dip, so the mean of the last three evaluations and the best "
+              "evaluation of the run are given beside it.", "",
+              "| task | method | seeds | budget (s) | return at the budget | mean of last 3 "
+              "evaluations | best evaluation | stopped at (s) | env steps | eval time (s) |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     for task, rows in table.items():
         for method in METHODS:
             ms = [r[method]["meta"] for _, r in rows]
             if not ms:
                 continue
+            curves = [r[method]["curve"] for _, r in rows]
             lines.append(
                 f"| {task} | {SHORT[method]} | {len(ms)} | "
                 f"{_ms([m['budget_seconds'] for m in ms])} | "
                 f"{_ms([m['final_return'] for m in ms], 1)} | "
+                f"{_ms([np.mean([x['eval_return'] for x in c[-3:]]) for c in curves], 1)} | "
+                f"{_ms([max(x['eval_return'] for x in c) for c in curves], 1)} | "
                 f"{_ms([m['final_wall_clock'] for m in ms])} | "
                 f"{_ms([m['final_env_steps'] for m in ms])} | "
                 f"{_ms([m['eval_seconds_total'] for m in ms], 1)} |")
