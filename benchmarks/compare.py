@@ -742,8 +742,10 @@ def render(groups, partial, missing, plots, reading, args, behaviour_rows=()):
             else:
                 verdict = "does not hold"
             detail = f"SATR vs EC: {se}; EC vs ES: {ee}"
-            add(f"- {task}, population {pop}, {'/'.join(_steps(b) for b in budget)} steps: "
-                f"{text}. SATR > EC > ES {verdict} ({detail}).")
+            steps = "" if task.endswith(" steps") else \
+                f", {'/'.join(_steps(b) for b in budget)} steps"
+            add(f"- {task}, population {pop}{steps}: {text}. SATR > EC > ES {verdict} "
+                f"({detail}).")
         add("")
 
     # what the final policies do
