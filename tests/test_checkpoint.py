@@ -23,7 +23,7 @@ TINY = dict(pop=6, n_hidden=16, random_state=3)
 def same_run(a, b):
     for key in HISTORY_KEYS:
         if key != "wall_time":
-            assert a.history_[key] == b.history_[key], key
+            np.testing.assert_array_equal(a.history_[key], b.history_[key], err_msg=key)
     da, db = a.distribution_, b.distribution_
     assert da.keys() == db.keys()
     for k in da:

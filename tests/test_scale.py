@@ -39,7 +39,7 @@ def stub():
 def assert_same_fit(a, b):
     for key in HISTORY_KEYS:
         if key != "wall_time":
-            assert a.history_[key] == b.history_[key], key
+            np.testing.assert_array_equal(a.history_[key], b.history_[key], err_msg=key)
     assert a.distribution_.keys() == b.distribution_.keys()
     for k, v in a.distribution_.items():
         np.testing.assert_array_equal(v, b.distribution_[k], err_msg=k)

@@ -84,7 +84,7 @@ def test_same_result_for_any_n_jobs(Est):
     b = Est(**TINY, n_jobs=2).fit("CartPole-v1")
     for key in HISTORY_KEYS:
         if key != "wall_time":
-            assert a.history_[key] == b.history_[key], key
+            np.testing.assert_array_equal(a.history_[key], b.history_[key], err_msg=key)
     for k, v in a.distribution_.items():
         np.testing.assert_array_equal(v, b.distribution_[k])
     np.testing.assert_array_equal(a.policy_.normalizer.mean, b.policy_.normalizer.mean)
