@@ -520,7 +520,7 @@ def make_plots(groups, img_dir):
                     ":" if method.startswith("satr-eta") else "-"
                 for i, (meta, cols) in enumerate(groups[key]):
                     lab = display(method) if i == 0 else None
-                    ratio = cols["signal_energy"] / cols["noise_energy"]
+                    ratio = cols["signal_to_noise"]
                     for row, ys in enumerate((cols["kl"], cols["signal_energy"], ratio,
                                               cols["entropy"])):
                         axes[row][j].plot(cols["generation"], ys, style, color=colors[method],
@@ -879,7 +879,7 @@ def render(groups, partial, missing, plots, reading, args, behaviour_rows=()):
             ent = np.mean([c["entropy"][-1] for _, c in members])
             sat = np.nanmean([m["final_saturated"] for m, _ in members]) \
                 if key[2] != "es" else math.nan
-            ratios = [np.nanmedian(c["signal_energy"] / c["noise_energy"]) for _, c in members
+            ratios = [np.nanmedian(c["signal_to_noise"]) for _, c in members
                       if np.isfinite(c["noise_energy"]).any()]
             ratio = f"{np.mean(ratios):.2f}" if ratios else "n/a"
             kl1 = np.mean([c["kl"][0] for _, c in members])

@@ -170,6 +170,14 @@ def pairs(runs):
     return table
 
 
+def per_method(table):
+    """(task, method, paired rows, their run.json records) for every task with runs."""
+    for task, rows in table.items():
+        if rows:
+            for method in METHODS:
+                yield task, method, rows, [r[method]["meta"] for _, r in rows]
+
+
 def task_tables(runs):
     """The markdown tables of one results folder, and per-task numbers for the reading."""
     lines, facts = [], {}
@@ -180,21 +188,17 @@ def task_tables(runs):
               "| task | method | seeds | budget (s) | return at the budget | mean of last 3 "
               "evaluations | best evaluation | stopped at (s) | env steps | eval time (s) |",
               "|---|---|---|---|---|---|---|---|---|---|"]
-    for task, rows in table.items():
-        for method in METHODS:
-            ms = [r[method]["meta"] for _, r in rows]
-            if not ms:
-                continue
-            curves = [r[method]["curve"] for _, r in rows]
-            lines.append(
-                f"| {task} | {SHORT[method]} | {len(ms)} | "
-                f"{_ms([m['budget_seconds'] for m in ms])} | "
-                f"{_ms([m['final_return'] for m in ms], 1)} | "
-                f"{_ms([np.mean([x['eval_return'] for x in c[-3:]]) for c in curves], 1)} | "
-                f"{_ms([max(x['eval_return'] for x in c) for c in curves], 1)} | "
-                f"{_ms([m['final_wall_clock'] for m in ms])} | "
-                f"{_ms([m['final_env_steps'] for m in ms])} | "
-                f"{_ms([m['eval_seconds_total'] for m in ms], 1)} |")
+    for task, method, rows, ms in per_method(table):
+        curves = [r[method]["curve"] for _, r in rows]
+        lines.append(
+            f"| {task} | {SHORT[method]} | {len(ms)} | "
+            f"{_ms([m['budget_seconds'] for m in ms])} | "
+            f"{_ms([m['final_return'] for m in ms], 1)} | "
+            f"{_ms([np.mean([x['eval_return'] for x in c[-3:]]) for c in curves], 1)} | "
+            f"{_ms([max(x['eval_return'] for x in c) for c in curves], 1)} | "
+            f"{_ms([m['final_wall_clock'] for m in ms])} | "
+            f"{_ms([m['final_env_steps'] for m in ms])} | "
+            f"{_ms([m['eval_seconds_total'] for m in ms], 1)} |")
     lines += ["", "Time each method needs to reach the return the other ends at (per seed; "
               "the ratio is the other's stopping time over that time, so above 1 means the "
               "method gets there that many times sooner):", "",
@@ -226,43 +230,35 @@ def task_tables(runs):
               "normalisation included, environment step excluded):", "",
               "| task | method | parameters to act (all) | stored as | file on disk "
               "| inference (µs, median) |", "|---|---|---|---|---|---|"]
-    for task, rows in table.items():
-        for method in METHODS:
-            ms = [r[method]["meta"] for _, r in rows]
-            if not ms:
-                continue
-            m = ms[0]
-            files = (f"{_bytes(m['bytes_on_disk'])} (zip {_bytes(m['bytes_model_zip'])}, of "
-                     f"which policy weights {_bytes(m['bytes_policy_weights'])}, the rest "
-                     "optimiser state; normaliser "
-                     f"{_bytes(m['bytes_normalizer'])})" if method == "ppo_lstm"
-                     else f"{_bytes(m['bytes_on_disk'])} (policy.npz)")
-            lines.append(f"| {task} | {SHORT[method]} | {m['parameters_actor']:,} "
-                         f"({m['parameters']:,}) | {m['parameter_dtype']} | {files} | "
-                         f"{_ms([x['inference_us_median'] for x in ms])} |")
+    for task, method, rows, ms in per_method(table):
+        m = ms[0]
+        files = (f"{_bytes(m['bytes_on_disk'])} (zip {_bytes(m['bytes_model_zip'])}, of "
+                 f"which policy weights {_bytes(m['bytes_policy_weights'])}, the rest "
+                 "optimiser state; normaliser "
+                 f"{_bytes(m['bytes_normalizer'])})" if method == "ppo_lstm"
+                 else f"{_bytes(m['bytes_on_disk'])} (policy.npz)")
+        lines.append(f"| {task} | {SHORT[method]} | {m['parameters_actor']:,} "
+                     f"({m['parameters']:,}) | {m['parameter_dtype']} | {files} | "
+                     f"{_ms([x['inference_us_median'] for x in ms])} |")
     lines += ["", "Where the training wall-clock goes (means over seeds): PPO-LSTM between "
               "collecting rollouts and its gradient updates; SATR between its generations "
               "(evaluating the population, updating the distribution) and the rest (worker "
               "start-up, building `policy_`, callback bookkeeping):", "",
               "| task | method | training wall-clock (s) | of which | env steps per second |",
               "|---|---|---|---|---|"]
-    for task, rows in table.items():
-        for method in METHODS:
-            ms = [r[method]["meta"] for _, r in rows]
-            if not ms:
-                continue
-            clock = np.mean([m["final_wall_clock"] for m in ms])
-            if method == "ppo_lstm":
-                part = [m.get("update_seconds") for m in ms]
-                split = ("updates n/a" if None in part else
-                         f"rollouts {clock - np.mean(part):.0f} s, updates "
-                         f"{np.mean(part):.0f} s")
-            else:
-                gen = np.mean([m["search_seconds"] for m in ms])
-                split = f"generations {gen:.0f} s, rest {clock - gen:.0f} s"
-            rate = np.mean([m["final_env_steps"] / max(m["final_wall_clock"], 1e-9)
-                            for m in ms])
-            lines.append(f"| {task} | {SHORT[method]} | {clock:.0f} | {split} | {rate:,.0f} |")
+    for task, method, rows, ms in per_method(table):
+        clock = np.mean([m["final_wall_clock"] for m in ms])
+        if method == "ppo_lstm":
+            part = [m.get("update_seconds") for m in ms]
+            split = ("updates n/a" if None in part else
+                     f"rollouts {clock - np.mean(part):.0f} s, updates "
+                     f"{np.mean(part):.0f} s")
+        else:
+            gen = np.mean([m["search_seconds"] for m in ms])
+            split = f"generations {gen:.0f} s, rest {clock - gen:.0f} s"
+        rate = np.mean([m["final_env_steps"] / max(m["final_wall_clock"], 1e-9)
+                        for m in ms])
+        lines.append(f"| {task} | {SHORT[method]} | {clock:.0f} | {split} | {rate:,.0f} |")
     return lines, facts
 
 

@@ -141,6 +141,22 @@ def code_commit() -> str:
     return head + ("+dirty" if dirty else "") if head else ""
 
 
+def runner_parser(doc: str):
+    """The command-line options both runners share; each adds its own."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("--env", default="Hopper-v5")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--budget-seconds", type=float, required=True)
+    ap.add_argument("--eval-every", type=float, default=None,
+                    help="seconds of training between evaluations (default: budget / 20)")
+    ap.add_argument("--eval-episodes", type=int, default=5)
+    ap.add_argument("--out", required=True, help="folder for curve.csv and run.json")
+    ap.add_argument("--models", default="runs/peers", help="folder for the saved model")
+    return ap
+
+
 def write_run_json(path, record):
     write_atomic(path, json.dumps(record, indent=2, sort_keys=True) + "\n")
 

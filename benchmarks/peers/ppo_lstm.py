@@ -27,7 +27,6 @@ back to the sb3-contrib defaults with the same normalisation.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -37,7 +36,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (EVAL_SEED, INFERENCE_CALLS, WallClockLog, code_commit,  # noqa: E402
-                    inference_us, machine_info, print_final, write_run_json)
+                    inference_us, machine_info, print_final, runner_parser,
+                    write_run_json)
 
 METHOD = "ppo_lstm"
 
@@ -117,16 +117,8 @@ def make_evaluator(model, vecnorm, env_id, n_episodes):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--env", default="Hopper-v5")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--budget-seconds", type=float, required=True)
-    ap.add_argument("--eval-every", type=float, default=None,
-                    help="seconds of training between evaluations (default: budget / 20)")
-    ap.add_argument("--eval-episodes", type=int, default=5)
+    ap = runner_parser(__doc__)
     ap.add_argument("--threads", type=int, default=2, help="torch threads: the core budget")
-    ap.add_argument("--out", required=True, help="folder for curve.csv and run.json")
-    ap.add_argument("--models", default="runs/peers", help="folder for the saved model")
     args = ap.parse_args(argv)
 
     import torch

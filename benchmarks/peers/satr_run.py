@@ -21,7 +21,6 @@ the generations themselves took.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -30,24 +29,17 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (EVAL_SEED, INFERENCE_CALLS, WallClockLog, code_commit,  # noqa: E402
-                    inference_us, machine_info, print_final, write_run_json)
+                    inference_us, machine_info, print_final, runner_parser,
+                    write_run_json)
 
 METHOD = "satr"
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--env", default="Hopper-v5")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--budget-seconds", type=float, required=True)
-    ap.add_argument("--eval-every", type=float, default=None,
-                    help="seconds of training between evaluations (default: budget / 20)")
-    ap.add_argument("--eval-episodes", type=int, default=5)
+    ap = runner_parser(__doc__)
     ap.add_argument("--pop", type=int, default=128)
     ap.add_argument("--n-hidden", type=int, default=256)
     ap.add_argument("--n-jobs", type=int, default=-1)
-    ap.add_argument("--out", required=True, help="folder for curve.csv and run.json")
-    ap.add_argument("--models", default="runs/peers", help="folder for the saved policy")
     args = ap.parse_args(argv)
 
     import satrlearn
