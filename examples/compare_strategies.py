@@ -26,7 +26,7 @@ def main(env_id="CartPole-v1"):
     }
     print(f"{env_id}: population {BUDGET['pop']}, {BUDGET['n_generations']} generations, "
           f"{BUDGET['n_hidden']} neurons")
-    header = f"{'algorithm':<10}{'final det':>11}{'best det':>11}{'score':>9}" \
+    header = f"{'algorithm':<10}{'final det':>11}{'best eval':>11}{'score':>9}" \
              f"{'env steps':>11}{'seconds':>9}"
     print(header)
     print("-" * len(header))
@@ -36,7 +36,8 @@ def main(env_id="CartPole-v1"):
         print(f"{name:<10}{est.history_['return_det'][-1]:>11.1f}{est.best_score_:>11.1f}"
               f"{score:>9.1f}{est.env_steps_:>11d}{est.wall_time_:>9.1f}")
     print("final det: return of the deterministic network after the last generation; "
-          "score: mean return of policy_ over 5 new episodes.")
+          "best eval: best evaluation of it during training (best_score_); "
+          "score: mean return of policy_ over 5 new episodes. All are true returns.")
 
 
 if __name__ == "__main__":

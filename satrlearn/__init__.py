@@ -8,7 +8,7 @@ __version__ = "0.1.0"
 
 from .network import NetworkConfig
 from .policy import RSNNPolicy
-from .rollout import RolloutError, evaluate_policy
+from .rollout import RolloutError, episode_stats, evaluate_policy
 from .search import HISTORY_KEYS, ECSearch, ESSearch, SATRSearch, load_checkpoint
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "NetworkConfig",
     "RolloutError",
     "evaluate_policy",
+    "episode_stats",
     "HISTORY_KEYS",
     "load_checkpoint",
     "__version__",

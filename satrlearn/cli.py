@@ -38,12 +38,16 @@ DEFAULT_ENV = "Hopper-v5"
 DEFAULTS = {
     "algo": "satr",
     "pop": 64,
-    "generations": 30,
+    # the budget when none of --generations, --total-timesteps and --max-time is given: the
+    # first reached ends the run (about 3.5 minutes for Hopper-v5 on 2 cores)
+    "total_timesteps": 3_000_000,
+    "max_time": 285.0,
     "n_hidden": 256,
     "episodes": 1,  # episodes per candidate during training
     "n_jobs": -1,
     "seed": 0,
     "eval_episodes": 10,  # episodes of `satrlearn evaluate`
+    "final_episodes": 5,  # fresh episodes that `satrlearn train` reports at the end
 }
 
 #: ``--algo`` choices and the estimator each one builds.
@@ -83,6 +87,13 @@ _n_jobs = _number_arg(int, lambda v: v != 0,
                       "a worker count (1, 2, ...) or -1 for every core; 0 workers cannot run "
                       "anything")
 _positive_float = _number_arg(float, lambda v: v > 0, "a positive finite number")
+
+
+def _reward_offset(text):
+    """``auto`` or a finite number >= 0."""
+    if text == "auto":
+        return text
+    return _number_arg(float, lambda v: v >= 0, "'auto' or a finite number >= 0")(text)
 _nonnegative_float = _number_arg(float, lambda v: v >= 0, "a finite number >= 0")
 
 
@@ -192,7 +203,15 @@ def _make_estimator(args):
     if args.algo == "es" and args.pop % 2:
         raise UsageError(f"--algo es samples antithetic pairs: --pop must be even, got "
                          f"{args.pop}.")
-    return cls(pop=args.pop, n_generations=args.generations, n_episodes=args.episodes,
+    budget = {"n_generations": args.generations, "total_timesteps": args.total_timesteps,
+              "max_time": args.max_time}
+    if all(v is None for v in budget.values()):
+        budget.update(total_timesteps=DEFAULTS["total_timesteps"],
+                      max_time=DEFAULTS["max_time"])
+    return cls(pop=args.pop, **budget, reward_offset=args.reward_offset,
+               offset_schedule=args.offset_schedule,
+               eval_every=None if args.eval_every == 0 else args.eval_every,
+               eval_episodes=args.eval_episodes, n_episodes=args.episodes,
                n_hidden=args.n_hidden, max_episode_steps=args.max_episode_steps,
                n_jobs=args.n_jobs, random_state=args.seed, verbose=0 if args.quiet else 1,
                checkpoint_every=args.checkpoint_every, **extra)
@@ -214,6 +233,45 @@ def _load_for_resume(args):
         raise UsageError("the checkpointed run used an environment without an id; resume it "
                          "from Python with est.resume(env).")
     return est, est._env_id
+
+
+def _describe_budget(est):
+    """The budget of a fit in words, e.g. "3000000 env steps or 285 s, whichever comes first"."""
+    if hasattr(est, "_budget"):  # a resumed run: what is left of the checkpointed budget
+        gens, steps, seconds = est._budget["target"]
+    else:
+        gens, steps, seconds = est.n_generations, est.total_timesteps, est.max_time
+    parts = ([f"{gens} generations"] if gens is not None else []) + \
+        ([f"{steps} env steps"] if steps is not None else []) + \
+        ([f"{seconds:g} s"] if seconds is not None else [])
+    if not parts:
+        return "100 generations"
+    return parts[0] if len(parts) == 1 else " or ".join(parts) + ", whichever comes first"
+
+
+def _final_report(est, env_id, n_episodes, seed):
+    """Evaluate the best and the final policy on fresh episodes: the run's closing numbers."""
+    from .rollout import episode_stats
+
+    report = {}
+    for name, policy in (("best_policy", est.best_policy_), ("policy", est.policy_)):
+        stats = episode_stats(policy, env_id, n_episodes=n_episodes, seed=seed)
+        report[name] = {"true_return_mean": float(stats["returns"].mean()),
+                        "true_return_std": float(stats["returns"].std()),
+                        "episode_length_mean": float(stats["lengths"].mean()),
+                        "distance_mean": float(stats["distances"].mean()),
+                        "episodes": int(n_episodes), "seed": int(seed)}
+    return report
+
+
+def _describe_policy(stats):
+    import math as _math
+
+    text = (f"true return {stats['true_return_mean']:.1f} ± {stats['true_return_std']:.1f} over "
+            f"{stats['episodes']} fresh episodes")
+    if not _math.isnan(stats["distance_mean"]):
+        text += f", {stats['distance_mean']:.2f} m travelled"
+    return text
 
 
 def _jsonable(value):
@@ -239,7 +297,8 @@ def _cmd_train(args):
         est, env_id = _load_for_resume(args)
         out, created = args.resume, False
         print(f"resuming {type(est).__name__} on {env_id} from generation "
-              f"{est.n_generations_} of {est._target} in {out}", flush=True)
+              f"{est.n_generations_} ({est.env_steps_} env steps, {est.wall_time_:.0f} s) "
+              f"towards {_describe_budget(est)} in {out}", flush=True)
         run_search = est.resume
     else:
         env_id = args.env
@@ -249,7 +308,7 @@ def _cmd_train(args):
                                     args.overwrite)
         est.set_params(checkpoint_dir=out)
         print(f"training {type(est).__name__} on {env_id}: population {args.pop}, "
-              f"{args.generations} generations, {args.n_hidden} neurons, n_jobs "
+              f"{_describe_budget(est)}, {args.n_hidden} neurons, n_jobs "
               f"{args.n_jobs}, seed {args.seed}", flush=True)
         run_search = functools.partial(est.fit, env_id)
     t0 = time.perf_counter()
@@ -274,6 +333,14 @@ def _cmd_train(args):
     n_gen = est.n_generations_
     final = history["return_det"][-1] if n_gen else None
     best = float(est.best_score_) if np.isfinite(est.best_score_) else None
+    # fresh episodes (seeds apart from training's) for the closing line; a run stopped before
+    # its first generation has nothing worth measuring
+    report = {}
+    if n_gen:
+        try:
+            report = _final_report(est, env_id, DEFAULTS["final_episodes"], 10_000 + args.seed)
+        except KeyboardInterrupt:  # a second Ctrl-C skips the measurement, not the files
+            pass
 
     saved = []
     saved.append(("policy", est.policy_.save(os.path.join(out, "policy.npz"))))
@@ -302,7 +369,9 @@ def _cmd_train(args):
         "generations": n_gen,
         "env_steps": int(est.env_steps_),
         "final_return_det": final,
-        "best_return_det": best,
+        "best_score": best,
+        "reward_offset": float(est.reward_offset_),
+        "final_evaluation": report,
         "interrupted": bool(est.interrupted_),
         "fit_wall_time": wall,
         "search_wall_time": float(est.wall_time_),
@@ -321,10 +390,15 @@ def _cmd_train(args):
         print(plot_note)
     if est.interrupted_:
         print(f"interrupted: kept the {n_gen} completed generation(s).")
-    final_text = f"{final:.1f}" if final is not None else "n/a"
-    best_text = f"{best:.1f}" if best is not None else "n/a"
-    print(f"final deterministic return {final_text} (best {best_text}) after {n_gen} "
-          f"generations, {est.env_steps_} env steps, {wall:.1f} s")
+    if est.reward_offset_:
+        print(f"training fitness: the true return less {est.reward_offset_:g} per step "
+              f"(reward offset, {est.offset_schedule}); returns below are true returns")
+    if report:
+        print(f"final policy: {_describe_policy(report['policy'])}")
+        print(f"after {n_gen} generations, {est.env_steps_} env steps, {wall:.1f} s: "
+              f"best policy {_describe_policy(report['best_policy'])}")
+    else:
+        print("no generation completed: the saved policies are untrained.")
     return EXIT_INTERRUPTED if est.interrupted_ else EXIT_OK
 
 
@@ -450,8 +524,26 @@ def build_parser():
                        help=f"search algorithm (default {d['algo']})")
     train.add_argument("--pop", type=_positive_int, default=d["pop"],
                        help=f"population size (default {d['pop']})")
-    train.add_argument("--generations", type=_nonnegative_int, default=d["generations"],
-                       help=f"generations to run (default {d['generations']})")
+    train.add_argument("--total-timesteps", type=_positive_int, default=None,
+                       help="environment steps to use (the whole population's)")
+    train.add_argument("--max-time", type=_positive_float, default=None, metavar="SECONDS",
+                       help="seconds of search")
+    train.add_argument("--generations", type=_nonnegative_int, default=None,
+                       help="generations to run. The run stops at the first of "
+                            "--total-timesteps, --max-time and --generations given; with none "
+                            f"given, {d['total_timesteps']} env steps or {d['max_time']:g} s")
+    train.add_argument("--reward-offset", type=_reward_offset, default="auto",
+                       help="reward taken off every step in the training fitness only; 'auto' "
+                            "(default) takes the task's survival bonus (1 on Hopper/Walker2d/"
+                            "Ant, 5 on Humanoid, else 0); 0 turns it off")
+    train.add_argument("--offset-schedule", choices=("constant", "linear"),
+                       default="constant",
+                       help="'linear' lowers the offset to 0 by the end of the budget")
+    train.add_argument("--eval-every", type=_nonnegative_int, default=10,
+                       help="evaluate the deterministic network every N generations and after "
+                            "the last (default 10; 0 turns it off)")
+    train.add_argument("--eval-episodes", type=_positive_int, default=5,
+                       help="fresh episodes per evaluation (default 5)")
     train.add_argument("--n-hidden", type=_positive_int, default=d["n_hidden"],
                        help=f"spiking neurons (default {d['n_hidden']})")
     train.add_argument("--episodes", type=_positive_int, default=d["episodes"],

@@ -21,7 +21,8 @@ from joblib.parallel import get_active_backend
 from .rollout import cached_envs, run_episodes
 from .strategies.base import candidate_streams
 
-__all__ = ["evaluate_chunk", "evaluate_population", "runs_in_workers", "n_chunks_for"]
+__all__ = ["evaluate_chunk", "evaluate_population", "evaluate_network", "runs_in_workers",
+           "n_chunks_for"]
 
 #: Chunks per worker: more than one lets joblib hand the next chunk to whichever worker is free,
 #: so a chunk of long episodes does not leave the other workers idle.
@@ -83,8 +84,13 @@ def _share(parallel, obj, n_tasks):
 
 
 def evaluate_population(parallel, n_chunks, strategy, state, seeds, signs, source, config,
-                        action_map, normalizer, episode_seeds, deadline=None):
-    """Evaluate a whole generation with ``parallel`` (a live ``joblib.Parallel``)."""
+                        action_map, normalizer, episode_seeds, deadline=None, mode_seeds=None):
+    """Evaluate a whole generation with ``parallel`` (a live ``joblib.Parallel``).
+
+    With ``mode_seeds = (episode_seed, membrane_seed)``, the deterministic network of the
+    same distribution runs one episode in the same call, as a task of its own (first, so that
+    it never ends a generation late); its return is ``result["mode_return"]``.
+    """
     pop = len(seeds)
     bounds = np.linspace(0, pop, min(n_chunks, pop) + 1).astype(int)
     chunks = [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
@@ -94,7 +100,39 @@ def evaluate_population(parallel, n_chunks, strategy, state, seeds, signs, sourc
                                 config, action_map, normalizer, episode_seeds, deadline)
         for a, b in chunks
     ]
+    if mode_seeds is not None:
+        tasks.insert(0, delayed(_network_chunk)(
+            strategy.mode(state), source, config, action_map, normalizer, [mode_seeds[0]],
+            [mode_seeds[1]], deadline))
     parts = parallel(tasks)
+    mode = parts.pop(0)["returns"][0] if mode_seeds is not None else None
     return {key: np.concatenate([p[key] for p in parts]) for key in
             ("returns", "lengths", "episodes", "obs_sum", "obs_sqsum")} | {
-        "obs_shift": parts[0]["obs_shift"]}
+        "obs_shift": parts[0]["obs_shift"], "mode_return": mode}
+
+
+def _network_chunk(params, source, config, action_map, normalizer, episode_seeds,
+                   membrane_seeds, deadline=None, label="the deterministic network"):
+    """Worker task: one network on some episodes (one copy per episode, in lockstep)."""
+    envs = cached_envs(source, len(episode_seeds))
+    copies = np.broadcast_to(params, (len(episode_seeds),) + params.shape)
+    return run_episodes(config, copies, action_map, normalizer, envs,
+                        np.asarray(episode_seeds)[:, None],
+                        [np.random.default_rng(int(s)) for s in membrane_seeds],
+                        labels=[label] * len(episode_seeds), deadline=deadline)
+
+
+def evaluate_network(parallel, n_chunks, params, source, config, action_map, normalizer,
+                     episode_seeds, membrane_seeds, deadline=None):
+    """True returns and lengths of one network on fresh episodes, split over the workers.
+
+    Episode ``i`` resets the environment with ``episode_seeds[i]`` and the network's
+    membranes from ``membrane_seeds[i]``; the split changes no result.
+    """
+    n = len(episode_seeds)
+    bounds = np.linspace(0, n, min(n_chunks, n) + 1).astype(int)
+    parts = parallel(
+        delayed(_network_chunk)(params, source, config, action_map, normalizer,
+                                episode_seeds[a:b], membrane_seeds[a:b], deadline)
+        for a, b in zip(bounds[:-1], bounds[1:]) if b > a)
+    return {key: np.concatenate([p[key] for p in parts]) for key in ("returns", "lengths")}

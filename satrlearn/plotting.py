@@ -36,8 +36,10 @@ def _positive_log(ax, values):
 def plot_history(history, path, title=None):
     """Draw the learning curve and the search diagnostics of a run into an image file.
 
-    The figure has six panels: returns (candidate mean, min-max band, best candidate and the
-    deterministic network) against generation and against wall time, then the signal energy
+    The figure has six panels: true returns (candidate mean, min-max band, best candidate, the
+    deterministic network's episode and its evaluations on fresh episodes; the shaped training
+    fitness when a reward offset was used) against generation and against wall time, then
+    the signal energy
     ``||g||^2``, the KL divergence between successive distributions, the mean connection
     probability ``rho`` (mean ``|mu|`` for ES) and the mean entropy per generation.
 
@@ -87,16 +89,27 @@ def plot_history(history, path, title=None):
     mean, best, det = (_column(history, k) for k in ("return_mean", "return_max", "return_det"))
     low = _column(history, "return_min")
     wall = _column(history, "wall_time")
+    fitness = _column(history, "fitness_mean")
+    shaped = fitness is not None and not np.allclose(fitness, mean, equal_nan=True)
+    ev, ev_std = _column(history, "eval_mean"), _column(history, "eval_std")
 
     def returns(ax, x, xlabel):
         if low is not None:
             ax.fill_between(x, low, best, color="tab:blue", alpha=0.15, label="population min-max")
         ax.plot(x, mean, color="tab:blue", label="population mean")
         ax.plot(x, best, color="tab:blue", linestyle=":", label="best candidate")
-        ax.plot(x, det, color="tab:red", marker="." if x.size < 60 else None,
-                label="deterministic network")
+        ax.plot(x, det, color="tab:red", marker="." if x.size < 60 else None, alpha=0.5,
+                linewidth=0.8, label="deterministic network (1 episode)")
+        if ev is not None and np.isfinite(ev).any():
+            done = np.isfinite(ev)
+            ax.errorbar(x[done], ev[done], yerr=None if ev_std is None else ev_std[done],
+                        color="tab:red", marker="o", markersize=3, capsize=2,
+                        label="evaluation (mean ± std of fresh episodes)")
+        if shaped:
+            ax.plot(x, fitness, color="tab:gray", linestyle="--",
+                    label="training fitness (return less reward offset)")
         ax.set_xlabel(xlabel)
-        ax.set_ylabel("episode return")
+        ax.set_ylabel("true episode return")
         if xlabel == "generation":
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)

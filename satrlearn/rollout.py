@@ -18,7 +18,7 @@ import numpy as np
 from .normalization import Moments
 from .policy import ActionMap, NetworkBatch
 
-__all__ = ["EnvSource", "RolloutError", "run_episodes", "evaluate_policy"]
+__all__ = ["EnvSource", "RolloutError", "run_episodes", "evaluate_policy", "episode_stats"]
 
 DEFAULT_MAX_EPISODE_STEPS = 1000
 
@@ -162,10 +162,15 @@ def cached_envs(source: EnvSource, n: int) -> list:
     return envs
 
 
+def _who(label) -> str:
+    """``candidate 3`` for a numbered candidate; a named network (a string) as it is."""
+    return label if isinstance(label, str) else f"candidate {label}"
+
+
 def _check_finite(value, what, index, episode, step):
     if not np.all(np.isfinite(value)):
         raise RolloutError(
-            f"candidate {index}, episode {episode}, step {step}: the environment returned a "
+            f"{_who(index)}, episode {episode}, step {step}: the environment returned a "
             f"non-finite {what} ({value!r}). The distribution was not updated; fix the "
             "environment or wrap it to sanitise its output.")
 
@@ -178,7 +183,9 @@ def run_episodes(config, params, action_map: ActionMap, normalizer, envs, episod
     ----------
     params : ndarray (K, n_params)
     envs : list of environments; candidates run in groups of ``len(envs)``.
-    episode_seeds : sequence of int, the env reset seed of each episode (shared by candidates).
+    episode_seeds : sequence of int, the env reset seed of each episode, shared by the
+        candidates (common random numbers); or an array ``(K, n_episodes)``, one row per
+        candidate (fresh episodes for each, as an evaluation of one network wants).
     membrane_rngs : list of K generators for the initial membrane potentials.
     labels : candidate numbers used in error messages.
     obs_shift : the frozen normaliser mean, subtracted before summing moments (stability).
@@ -191,7 +198,10 @@ def run_episodes(config, params, action_map: ActionMap, normalizer, envs, episod
     """
     k_total = params.shape[0]
     n_in = config.n_in
-    n_ep = len(episode_seeds)
+    seed_rows = np.asarray(episode_seeds, dtype=np.int64)
+    if seed_rows.ndim == 1:
+        seed_rows = np.broadcast_to(seed_rows, (k_total, seed_rows.shape[0]))
+    n_ep = seed_rows.shape[1]
     labels = np.arange(k_total) if labels is None else np.asarray(labels)
     shift = np.zeros(n_in) if obs_shift is None else np.asarray(obs_shift, dtype=np.float64)
     returns = np.zeros(k_total)
@@ -211,7 +221,8 @@ def run_episodes(config, params, action_map: ActionMap, normalizer, envs, episod
 
         def start(q):
             env = envs[q]
-            o, _ = _env_call(env.reset, labels[rows[q]], ep[q], 0, seed=int(episode_seeds[ep[q]]))
+            o, _ = _env_call(env.reset, labels[rows[q]], ep[q], 0,
+                             seed=int(seed_rows[rows[q], ep[q]]))
             o = np.asarray(o, dtype=np.float64).reshape(-1)
             _check_obs(o, n_in, labels[rows[q]], ep[q], 0)
             obs[q] = o
@@ -223,7 +234,7 @@ def run_episodes(config, params, action_map: ActionMap, normalizer, envs, episod
         while active.any():
             if deadline is not None and time.time() > deadline:
                 raise TimeoutError(
-                    f"candidates {labels[rows[0]]}..{labels[rows[-1]]} passed the generation's "
+                    f"{_who(labels[rows[0]])}..{labels[rows[-1]]} passed the generation's "
                     "time limit.")
             d = np.where(active[:, None], obs - shift, 0.0)
             obs_sum[rows] += d
@@ -262,7 +273,7 @@ def run_episodes(config, params, action_map: ActionMap, normalizer, envs, episod
 def _check_obs(o, n_in, label, episode, step):
     if o.shape[0] != n_in:
         raise RolloutError(
-            f"candidate {label}, episode {episode}, step {step}: observation has {o.shape[0]} "
+            f"{_who(label)}, episode {episode}, step {step}: observation has {o.shape[0]} "
             f"values, the observation space promised {n_in}.")
     _check_finite(o, "observation", label, episode, step)
 
@@ -274,7 +285,7 @@ def _env_call(fn, label, episode, step, *args, **kwargs):
         raise
     except Exception as exc:
         raise RolloutError(
-            f"candidate {label}, episode {episode}, step {step}: the environment raised "
+            f"{_who(label)}, episode {episode}, step {step}: the environment raised "
             f"{type(exc).__name__}: {exc}") from exc
 
 
@@ -292,7 +303,25 @@ def moments_of(result, index) -> Moments:
 
 
 def evaluate_policy(policy, env, n_episodes=10, seed=None):
-    """Mean and per-episode returns of ``policy`` on ``env`` (id, spec, factory or instance)."""
+    """Mean and per-episode returns of ``policy`` on ``env`` (id, spec, factory or instance).
+
+    The returns are the environment's own rewards, summed over each fresh episode.
+    """
+    stats = episode_stats(policy, env, n_episodes=n_episodes, seed=seed)
+    return float(np.mean(stats["returns"])), stats["returns"]
+
+
+def episode_stats(policy, env, n_episodes=10, seed=None) -> dict:
+    """Run ``policy`` for ``n_episodes`` fresh episodes and describe each one.
+
+    Returns
+    -------
+    dict of arrays (n_episodes,)
+        ``returns`` (true, undiscounted), ``lengths`` (steps) and ``distances``: how far the
+        body moved along x (``info["x_position"]`` at the end less at reset, as Gymnasium's
+        MuJoCo locomotion tasks report it; NaN for environments that do not). The distance
+        tells a policy that travels from one that stands still with the same return.
+    """
     source = env if isinstance(env, EnvSource) else EnvSource(env)
     if isinstance(n_episodes, bool) or not isinstance(n_episodes, (int, np.integer)) \
             or n_episodes < 1:
@@ -301,21 +330,33 @@ def evaluate_policy(policy, env, n_episodes=10, seed=None):
     check_spaces(e, policy.config.n_in, policy.action_map)
     rng = np.random.default_rng(seed)
     seeds = rng.integers(0, 2**31 - 1, size=n_episodes)
-    out = []
+    returns, lengths, distances = [], [], []
     try:
         for s in seeds:
-            obs, _ = e.reset(seed=int(s))
+            obs, info = e.reset(seed=int(s))
+            x0 = _x_position(info)
             policy.reset(seed=int(s))
-            total, done = 0.0, False
+            total, steps, done = 0.0, 0, False
             while not done:
-                obs, r, term, trunc, _ = e.step(policy(np.asarray(obs).reshape(-1)))
+                obs, r, term, trunc, info = e.step(policy(np.asarray(obs).reshape(-1)))
                 total += float(r)
+                steps += 1
                 done = term or trunc
-            out.append(total)
+            returns.append(total)
+            lengths.append(steps)
+            distances.append(_x_position(info) - x0)
     finally:
         if source.kind != "instance":
             e.close()
-    return float(np.mean(out)), np.asarray(out)
+    return {"returns": np.asarray(returns), "lengths": np.asarray(lengths),
+            "distances": np.asarray(distances)}
+
+
+def _x_position(info) -> float:
+    try:
+        return float(info["x_position"])
+    except (KeyError, TypeError, ValueError):
+        return math.nan
 
 
 def check_spaces(env, n_in, action_map):

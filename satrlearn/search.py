@@ -19,21 +19,28 @@ from sklearn.utils.validation import check_is_fitted
 from .checkpoint import read_checkpoint, write_checkpoint
 from .network import NetworkConfig
 from .normalization import Moments, ObservationNormalizer, merge_moments
-from .parallel import evaluate_population, n_chunks_for, runs_in_workers
+from .parallel import evaluate_network, evaluate_population, n_chunks_for, runs_in_workers
 from .policy import ActionMap, RSNNPolicy
-from .rollout import EnvSource, cached_envs, evaluate_policy, moments_of, run_episodes
-from .shaping import centered_ranks
+from .rollout import EnvSource, evaluate_policy, moments_of
+from .shaping import (OFFSET_SCHEDULES, centered_ranks, offset_at, shaped_fitness,
+                      survival_bonus)
 from .strategies import EC, ES, SATR
 
 __all__ = ["BaseSearch", "SATRSearch", "ECSearch", "ESSearch", "HISTORY_KEYS",
            "load_checkpoint"]
 
-#: Columns of ``history_``, one value per generation.
+#: Columns of ``history_``, one value per generation. ``return_*`` and ``eval_*`` are true
+#: returns (the env's own reward); ``fitness_*`` is what ranked the candidates (the return less
+#: ``reward_offset`` per step).
 HISTORY_KEYS = (
-    "generation", "return_mean", "return_max", "return_min", "return_det", "signal_energy",
-    "noise_energy", "signal_to_noise", "kl", "mean_p", "entropy", "env_steps", "episodes",
-    "wall_time",
+    "generation", "return_mean", "return_max", "return_min", "fitness_mean", "fitness_max",
+    "fitness_min", "reward_offset", "return_det", "eval_mean", "eval_std", "eval_episodes",
+    "signal_energy", "noise_energy", "signal_to_noise", "kl", "mean_p", "entropy", "env_steps",
+    "episodes", "wall_time",
 )
+
+#: Generations a fit runs when no budget (generations, steps or time) is given.
+DEFAULT_GENERATIONS = 100
 
 
 def _check_param(name, value, *, low=None, high=None, integer=False, low_open=False,
@@ -88,7 +95,21 @@ class BaseSearch(BaseEstimator):
     # --- validation ----------------------------------------------------------------------
     def _validate_params(self):
         _check_param("pop", self.pop, low=self._min_pop, integer=True)
-        _check_param("n_generations", self.n_generations, low=0, integer=True)
+        _check_param("n_generations", self.n_generations, low=0, integer=True, none_ok=True)
+        _check_param("total_timesteps", self.total_timesteps, low=0, integer=True,
+                     none_ok=True)
+        _check_param("max_time", self.max_time, low=0, none_ok=True)
+        if isinstance(self.reward_offset, str):
+            if self.reward_offset != "auto":
+                raise ValueError(f"reward_offset must be 'auto' or a number >= 0, got "
+                                 f"{self.reward_offset!r}.")
+        else:
+            _check_param("reward_offset", self.reward_offset, low=0)
+        if self.offset_schedule not in OFFSET_SCHEDULES:
+            raise ValueError(f"offset_schedule must be one of {', '.join(OFFSET_SCHEDULES)}, "
+                             f"got {self.offset_schedule!r}.")
+        _check_param("eval_every", self.eval_every, low=1, integer=True, none_ok=True)
+        _check_param("eval_episodes", self.eval_episodes, low=1, integer=True)
         _check_param("n_episodes", self.n_episodes, low=1, integer=True)
         _check_param("n_hidden", self.n_hidden, low=1, integer=True)
         _check_param("excitatory_ratio", self.excitatory_ratio, low=0, high=1)
@@ -149,8 +170,35 @@ class BaseSearch(BaseEstimator):
             if self.warm_start and fitted:
                 warnings.warn("warm_start ignored: the network sizes changed; starting afresh.")
             self._init_search(config, strategy)
-        self._target = self.n_generations_ + self.n_generations
+        self._set_budget()
         return self._run(source, config, action_map, strategy, callbacks)
+
+    def _set_budget(self):
+        """Targets of this call of ``fit``, counted from where the search stands now."""
+        gens, steps, seconds = self.n_generations, self.total_timesteps, self.max_time
+        if gens is None and steps is None and seconds is None:
+            gens = DEFAULT_GENERATIONS
+        self._budget = {
+            "start": [self.n_generations_, self.env_steps_, self.wall_time_],
+            "target": [None if gens is None else self.n_generations_ + gens,
+                       None if steps is None else self.env_steps_ + steps,
+                       None if seconds is None else self.wall_time_ + seconds],
+        }
+
+    def _progress_fraction(self, generations=None, steps=None, seconds=None) -> float:
+        """How much of this fit's budget is used (0 to 1): the most-used of its limits."""
+        now = [self.n_generations_ if generations is None else generations,
+               self.env_steps_ if steps is None else steps,
+               self.wall_time_ if seconds is None else seconds]
+        fractions = [1.0 if target <= start else (value - start) / (target - start)
+                     for value, start, target in zip(now, self._budget["start"],
+                                                     self._budget["target"])
+                     if target is not None]
+        return min(max(fractions), 1.0)
+
+    def _stop_now(self):
+        """End the fit after the current generation (a callback asked for it)."""
+        self._budget["target"][0] = self.n_generations_
 
     def resume(self, env=None):
         """Continue the run saved in ``checkpoint_dir`` up to its planned generation count.
@@ -195,6 +243,8 @@ class BaseSearch(BaseEstimator):
                     "the environment, e.g. with gymnasium.wrappers.FlattenObservation.")
             action_map = ActionMap(probe.action_space)
             n_in = int(math.prod(obs_space.shape))
+            self._reward_offset_base = (survival_bonus(probe) if self.reward_offset == "auto"
+                                        else float(self.reward_offset))
         finally:
             if source.kind != "instance":
                 probe.close()
@@ -220,24 +270,25 @@ class BaseSearch(BaseEstimator):
     def _run(self, source, config, action_map, strategy, callbacks):
         self.network_config_ = config
         self.action_space_ = action_map.space
+        self.reward_offset_ = self._reward_offset_base
         self.interrupted_ = False
         n_jobs = effective_n_jobs(self.n_jobs)
         progress = self._progress()
         retries = 0
         try:
-            while self.n_generations_ < self._target:
+            while self._progress_fraction() < 1.0:
                 try:
                     # joblib's limit catches a hung env.step in a worker; the rollout's own
                     # deadline covers in-process runs (the sequential backend has no timeout)
                     timeout = self.generation_timeout if n_jobs > 1 else None
                     with Parallel(n_jobs=self.n_jobs, timeout=timeout) as par:
-                        while self.n_generations_ < self._target:
+                        while self._progress_fraction() < 1.0:
                             record = self._generation(par, n_jobs, strategy, config, action_map,
                                                       source)
                             retries = 0
                             self._after_generation(record, progress, config, action_map)
                             if any(cb(self, record) is False for cb in callbacks):
-                                self._target = self.n_generations_
+                                self._stop_now()
                 except (TimeoutError, multiprocessing.TimeoutError) as exc:
                     raise TimeoutError(
                         f"generation {self.n_generations_ + 1} took longer than "
@@ -264,7 +315,7 @@ class BaseSearch(BaseEstimator):
                 RuntimeWarning, stacklevel=2)
         finally:
             if progress is not None:
-                progress.close()
+                progress[0].close()
             self._finalize(config, action_map)
             if self.checkpoint_dir is not None:
                 self.save_checkpoint()
@@ -272,10 +323,15 @@ class BaseSearch(BaseEstimator):
 
     def _after_generation(self, record, progress, config, action_map):
         if progress is not None:
-            progress.update(1)
-            progress.set_postfix(mean=f"{record['return_mean']:.1f}",
-                                 best=f"{record['return_max']:.1f}",
-                                 det=f"{record['return_det']:.1f}")
+            bar, unit_done = progress
+            bar.update(unit_done(record) - bar.n)
+            postfix = {"return": f"{record['return_mean']:.1f}",
+                       "max": f"{record['return_max']:.1f}",
+                       "det": f"{record['return_det']:.1f}"}
+            if np.isfinite(self.best_score_):
+                postfix["best eval" if self.eval_every else "best det"] = \
+                    f"{self.best_score_:.1f}"
+            bar.set_postfix(postfix, refresh=False)
         elif self.verbose >= 2:
             print(self._format(record), flush=True)
         self._finalize(config, action_map)  # callbacks and checkpoints see this generation
@@ -283,16 +339,32 @@ class BaseSearch(BaseEstimator):
             self.save_checkpoint()
 
     def _progress(self):
-        if self.verbose == 1:
-            from tqdm.auto import tqdm
-            done = self.n_generations_
-            return tqdm(total=self._target - done, desc=type(self).__name__, unit="gen")
-        return None
+        """A tqdm bar over the budget that ends first (generations, env steps or seconds),
+        with a function that reads its position from a history record."""
+        if self.verbose != 1:
+            return None
+        from tqdm.auto import tqdm
+
+        (g0, s0, t0), (gens, steps, seconds) = self._budget["start"], self._budget["target"]
+        if gens is not None:
+            total, unit, done = gens - g0, "gen", lambda r: r["generation"] - g0
+        elif steps is not None:
+            total, unit, done = steps - s0, "step", lambda r: min(r["env_steps"] - s0,
+                                                                   steps - s0)
+        else:
+            total, unit, done = (round(seconds - t0, 1), "s",
+                                 lambda r: round(min(r["wall_time"], seconds) - t0, 1))
+        bar = tqdm(total=total, desc=type(self).__name__, unit=unit,
+                   unit_scale=unit == "step", dynamic_ncols=True)
+        return bar, done
 
     @staticmethod
     def _format(record):
-        return (f"gen {record['generation']:4d}  mean {record['return_mean']:9.2f}  max "
-                f"{record['return_max']:9.2f}  det {record['return_det']:9.2f}  "
+        evaluated = (f"  eval {record['eval_mean']:9.2f} +- {record['eval_std']:.1f}"
+                     if record["eval_episodes"] else "")
+        return (f"gen {record['generation']:4d}  return mean {record['return_mean']:9.2f}  max "
+                f"{record['return_max']:9.2f}  det {record['return_det']:9.2f}{evaluated}  "
+                f"fitness mean {record['fitness_mean']:9.2f}  "
                 f"|g|^2 {record['signal_energy']:.3g} ({record['signal_to_noise']:.2f}x noise)"
                 f"  KL {record['kl']:.3g}  "
                 f"steps {record['env_steps']}  {record['wall_time']:.1f}s")
@@ -312,16 +384,22 @@ class BaseSearch(BaseEstimator):
         rng = self._rng
         seeds, signs = strategy.candidates(rng, self.pop)
         episode_seeds = rng.integers(0, 2**31 - 1, size=self.n_episodes)
-        det_seed = rng.integers(0, 2**63)
+        det_seed = int(rng.integers(0, 2**63))
         frozen = self._normalizer
         deadline = None if self.generation_timeout is None else \
             time.time() + self.generation_timeout
-        result = evaluate_population(parallel, n_chunks_for(n_jobs), strategy, self._state,
+        n_chunks = n_chunks_for(n_jobs)
+        offset = offset_at(self.reward_offset_, self.offset_schedule, self._progress_fraction())
+        # the deterministic network of the distribution that sampled this generation runs one
+        # episode beside the candidates, in the workers
+        result = evaluate_population(parallel, n_chunks, strategy, self._state,
                                      seeds, signs,
                                      source, config, action_map, frozen, episode_seeds,
-                                     deadline=deadline)
+                                     deadline=deadline,
+                                     mode_seeds=(det_seed % (2**31 - 1), det_seed))
         returns = result["returns"]
-        weights = centered_ranks(returns)
+        fitness = shaped_fitness(returns, result["lengths"], self.n_episodes, offset)
+        weights = centered_ranks(fitness)
         state, info = strategy.update(self._state, seeds, signs, weights)
         moments = Moments(config.n_in)
         for i in range(len(seeds)):  # in candidate order: identical for any n_jobs
@@ -329,14 +407,22 @@ class BaseSearch(BaseEstimator):
         normalizer = frozen.copy()
         normalizer.merge(moments)
         det_params = strategy.mode(state)
-        det = run_episodes(config, det_params[None], action_map, normalizer,
-                           cached_envs(source, 1)[:1], [int(det_seed) % (2**31 - 1)],
-                           [np.random.default_rng(det_seed)], labels=["deterministic"],
-                           deadline=deadline)
+        steps = int(result["lengths"].sum())
+        last = self._progress_fraction(self.n_generations_ + 1, self.env_steps_ + steps,
+                                       self.wall_time_ + time.perf_counter() - t0) >= 1.0
+        evaluated = self.eval_every is not None and (
+            (self.n_generations_ + 1) % self.eval_every == 0 or last)
+        evaluation = None
+        if evaluated:  # the new deterministic network on fresh episodes, in the workers
+            eval_seeds = rng.integers(0, 2**31 - 1, size=self.eval_episodes)
+            membrane_seeds = rng.integers(0, 2**63, size=self.eval_episodes)
+            evaluation = evaluate_network(parallel, n_chunks, det_params, source, config,
+                                          action_map, normalizer, eval_seeds, membrane_seeds,
+                                          deadline=deadline)["returns"]
         # commit the generation only now: an error above leaves the last one intact
+        sampled_from = (strategy.mode(self._state), frozen)
         self._state, self._normalizer = state, normalizer
         self.n_generations_ += 1
-        steps = int(result["lengths"].sum())
         self.env_steps_ += steps
         self.wall_time_ += time.perf_counter() - t0
         record = {
@@ -344,7 +430,14 @@ class BaseSearch(BaseEstimator):
             "return_mean": float(returns.mean()),
             "return_max": float(returns.max()),
             "return_min": float(returns.min()),
-            "return_det": float(det["returns"][0]),
+            "fitness_mean": float(fitness.mean()),
+            "fitness_max": float(fitness.max()),
+            "fitness_min": float(fitness.min()),
+            "reward_offset": offset,
+            "return_det": float(result["mode_return"]),
+            "eval_mean": float(evaluation.mean()) if evaluated else math.nan,
+            "eval_std": float(evaluation.std()) if evaluated else math.nan,
+            "eval_episodes": len(evaluation) if evaluated else 0,
             **info,
             "env_steps": self.env_steps_,
             "episodes": int(result["episodes"].sum()),
@@ -352,9 +445,14 @@ class BaseSearch(BaseEstimator):
         }
         for key in HISTORY_KEYS:
             self.history_[key].append(record[key])
-        if record["return_det"] > self.best_score_:
-            self.best_score_ = record["return_det"]
-            self.best_policy_ = RSNNPolicy(config, det_params, normalizer.copy(), action_map)
+        # the best network: by its evaluation when there is one, else by its one episode
+        if self.eval_every is not None:
+            score, (params, norm) = record["eval_mean"], (det_params, normalizer)
+        else:
+            score, (params, norm) = record["return_det"], sampled_from
+        if score > self.best_score_:
+            self.best_score_ = score
+            self.best_policy_ = RSNNPolicy(config, params, norm.copy(), action_map)
         return record
 
     def _finalize(self, config, action_map):
@@ -384,7 +482,10 @@ class BaseSearch(BaseEstimator):
             "action_space": self.policy_.action_map.to_dict(),
             "env": getattr(self, "_env_id", None),
             "n_generations_done": self.n_generations_,
-            "target_generations": getattr(self, "_target", self.n_generations_),
+            "budget": getattr(self, "_budget", None) or {
+                "start": [self.n_generations_, self.env_steps_, self.wall_time_],
+                "target": [self.n_generations_, None, None]},
+            "reward_offset": self.reward_offset_,
             "env_steps": self.env_steps_,
             "wall_time": self.wall_time_,
             "best_score": None if not np.isfinite(self.best_score_) else self.best_score_,
@@ -411,7 +512,17 @@ class BaseSearch(BaseEstimator):
             self.history_ = {k: list(meta["history"].get(k, [float("nan")] * n_done))
                              for k in HISTORY_KEYS}
             self.n_generations_ = int(meta["n_generations_done"])
-            self._target = int(meta["target_generations"])
+            if "budget" in meta:
+                budget = meta["budget"]
+                self._budget = {"start": [int(budget["start"][0]), int(budget["start"][1]),
+                                          float(budget["start"][2])],
+                                "target": [None if v is None else kind(v) for kind, v in
+                                           zip((int, int, float), budget["target"])]}
+            else:  # written before step and time budgets
+                self._budget = {"start": [0, 0, 0.0],
+                                "target": [int(meta["target_generations"]), None, None]}
+            self.reward_offset_ = float(meta.get("reward_offset", 0.0))
+            self._reward_offset_base = self.reward_offset_
             self.env_steps_ = int(meta["env_steps"])
             self.wall_time_ = float(meta["wall_time"])
             self.best_score_ = -np.inf if meta["best_score"] is None else meta["best_score"]
@@ -455,12 +566,38 @@ class BaseSearch(BaseEstimator):
 
 
 _COMMON_DOC = """
-    pop : int, default=128
+    pop : int, default=64
         Population size: candidates sampled and evaluated per generation.
-    n_generations : int, default=100
+    n_generations : int, optional
         Generations to run in one call of ``fit``.
+    total_timesteps : int, optional
+        Environment steps (of the whole population) to use in one call of ``fit``, as
+        Stable-Baselines3 counts them.
+    max_time : float, optional
+        Seconds of search (wall-clock) in one call of ``fit``.
+
+        ``fit`` stops after the generation that reaches the first of ``n_generations``,
+        ``total_timesteps`` and ``max_time`` that is set; with none set it runs 100
+        generations. Checkpoints keep the budget: :meth:`resume` finishes the same one.
+    reward_offset : float or "auto", default="auto"
+        Reward subtracted per environment step from the fitness that ranks the candidates,
+        never from a reported return. ``"auto"`` reads the task's own survival bonus: the
+        ``healthy_reward`` of Gymnasium's MuJoCo locomotion tasks that end when the body falls
+        (1 on Hopper, Walker2d and Ant, 5 on Humanoid), 0 on every other task. Without it,
+        standing still until the time limit is the easiest high fitness there
+        (docs/concepts.md). 0 turns shaping off.
+    offset_schedule : {"constant", "linear"}, default="constant"
+        ``"linear"`` lowers the offset to 0 by the end of the budget.
+    eval_every : int or None, default=10
+        Every ``eval_every`` generations, and after the last one, the deterministic network
+        runs ``eval_episodes`` fresh episodes (in the workers) and ``best_policy_`` is chosen
+        by their mean true return. None turns evaluation off (``best_policy_`` then follows
+        the one-episode ``return_det``).
+    eval_episodes : int, default=5
+        Episodes of each evaluation.
     n_episodes : int, default=1
-        Episodes per candidate; its fitness is the mean undiscounted return.
+        Episodes per candidate; its fitness is the mean undiscounted return (less the
+        reward offset). All candidates of a generation share the episode seeds.
     n_hidden : int, default=256
         Spiking neurons.
     excitatory_ratio : float, default=0.5
@@ -503,15 +640,22 @@ _COMMON_DOC = """
     policy_ : RSNNPolicy
         The deterministic network of the final distribution, with its normaliser.
     best_policy_ : RSNNPolicy
-        The deterministic network with the highest logged return.
+        The deterministic network with the highest evaluation mean (the highest
+        ``return_det`` when ``eval_every`` is None).
     best_score_ : float
-        Its return.
+        Its true return (evaluation mean).
+    reward_offset_ : float
+        The reward offset per step that ``reward_offset`` resolved to (before the schedule).
     history_ : dict of lists
-        Per generation: ``generation, return_mean, return_max, return_min, return_det``
-        (deterministic network), ``signal_energy`` (``||g||^2``), ``noise_energy`` (the
-        ``||g||^2`` expected if the ranking carried no information about the candidates),
-        ``signal_to_noise`` (their ratio: near 1 means the step is driven by sampling
-        noise), ``kl`` (exact KL between
+        Per generation: ``generation, return_mean, return_max, return_min`` (true returns of
+        the candidates), ``fitness_mean, fitness_max, fitness_min`` (the shaped fitness that
+        ranked them), ``reward_offset`` (the offset applied), ``return_det`` (one episode of
+        the deterministic network of the distribution that sampled the generation),
+        ``eval_mean, eval_std, eval_episodes`` (the evaluation of the updated deterministic
+        network on fresh episodes; NaN, NaN, 0 in generations without one),
+        ``signal_energy`` (``||g||^2``), ``noise_energy`` (the ``||g||^2`` expected if the
+        ranking carried no information about the candidates), ``signal_to_noise`` (their
+        ratio: near 1 means the step is driven by sampling noise), ``kl`` (exact KL between
         successive distributions), ``mean_p`` (mean rho; mean ``|mu|`` for ES), ``entropy``,
         ``env_steps`` (cumulative), ``episodes``, ``wall_time`` (cumulative seconds).
     n_generations_ : int
@@ -546,7 +690,9 @@ class SATRSearch(BaseSearch):
     >>> est.score("CartPole-v1", n_episodes=3)  # doctest: +SKIP
     """
 
-    def __init__(self, pop=128, n_generations=100, *, eta=30.0, rho_eps=1e-3, n_episodes=1,
+    def __init__(self, pop=64, n_generations=None, *, eta=30.0, rho_eps=1e-3,
+                 total_timesteps=None, max_time=None, reward_offset="auto",
+                 offset_schedule="constant", eval_every=10, eval_episodes=5, n_episodes=1,
                  n_hidden=256, excitatory_ratio=0.5, network_params=None,
                  max_episode_steps=None, obs_clip=10.0, n_jobs=None, random_state=None,
                  verbose=0, warm_start=False, callbacks=None,
@@ -577,8 +723,10 @@ class ECSearch(BaseSearch):
     rho_eps : float, default=1e-3
     """ + _COMMON_DOC
 
-    def __init__(self, pop=128, n_generations=100, *, learning_rate=0.15, trust_region=None,
-                 rho_eps=1e-3, n_episodes=1, n_hidden=256, excitatory_ratio=0.5,
+    def __init__(self, pop=64, n_generations=None, *, learning_rate=0.15, trust_region=None,
+                 rho_eps=1e-3, total_timesteps=None, max_time=None, reward_offset="auto",
+                 offset_schedule="constant", eval_every=10, eval_episodes=5, n_episodes=1,
+                 n_hidden=256, excitatory_ratio=0.5,
                  network_params=None, max_episode_steps=None, obs_clip=10.0, n_jobs=None,
                  random_state=None, verbose=0, warm_start=False, callbacks=None,
                  checkpoint_dir=None, checkpoint_every=10, max_retries=2,
@@ -608,8 +756,10 @@ class ESSearch(BaseSearch):
     weight_decay : float, default=0.1
     """ + _COMMON_DOC
 
-    def __init__(self, pop=128, n_generations=100, *, sigma=0.3, learning_rate=0.15,
-                 weight_decay=0.1, n_episodes=1, n_hidden=256, excitatory_ratio=0.5,
+    def __init__(self, pop=64, n_generations=None, *, sigma=0.3, learning_rate=0.15,
+                 weight_decay=0.1, total_timesteps=None, max_time=None, reward_offset="auto",
+                 offset_schedule="constant", eval_every=10, eval_episodes=5, n_episodes=1,
+                 n_hidden=256, excitatory_ratio=0.5,
                  network_params=None, max_episode_steps=None, obs_clip=10.0, n_jobs=None,
                  random_state=None, verbose=0, warm_start=False, callbacks=None,
                  checkpoint_dir=None, checkpoint_every=10, max_retries=2,

@@ -87,7 +87,12 @@ def test_train_run_json_describes_the_run(run_dir):
     assert run["generations"] == 2
     assert run["env_steps"] == history["env_steps"][-1]
     assert run["final_return_det"] == history["return_det"][-1]
-    assert run["best_return_det"] == max(history["return_det"])
+    assert run["best_score"] == np.nanmax(history["eval_mean"])
+    assert run["reward_offset"] == 0.0  # CartPole pays no survival bonus
+    for name in ("policy", "best_policy"):
+        final = run["final_evaluation"][name]
+        assert final["episodes"] == 5 and final["true_return_mean"] > 0
+        assert final["episode_length_mean"] > 0 and final["distance_mean"] is None  # no x
     assert run["interrupted"] is False
     assert run["fit_wall_time"] > 0
 
@@ -107,8 +112,10 @@ def test_train_prints_where_it_saved_and_the_final_line(tmp_path, capsys):
     for name in ("policy.npz", "best_policy.npz", "history.csv", "run.json"):
         assert f"to {out / name}" in text
     last = text.strip().splitlines()[-1]
-    assert re.fullmatch(r"final deterministic return -?[\d.]+ \(best -?[\d.]+\) after 2 "
-                        r"generations, \d+ env steps, [\d.]+ s", last), last
+    assert re.fullmatch(r"after 2 generations, \d+ env steps, [\d.]+ s: best policy true "
+                        r"return -?[\d.]+ ± [\d.]+ over 5 fresh episodes", last), last
+    assert re.search(r"final policy: true return -?[\d.]+ ± [\d.]+ over 5 fresh episodes",
+                     text)
 
 
 def test_train_refuses_to_overwrite_a_run(run_dir, capsys):
@@ -187,6 +194,9 @@ def test_plot_history_from_an_estimator(tmp_path):
     history = {key: [] for key in HISTORY_KEYS}
     for g in range(1, 4):
         row = dict(generation=g, return_mean=10.0 * g, return_max=20.0 * g, return_min=1.0,
+                   fitness_mean=5.0 * g, fitness_max=12.0 * g, fitness_min=-3.0,
+                   reward_offset=1.0, eval_mean=float("nan") if g < 3 else 40.0,
+                   eval_std=float("nan") if g < 3 else 2.0, eval_episodes=0 if g < 3 else 5,
                    return_det=15.0 * g, signal_energy=2.0 / g, noise_energy=1.9 / g,
                    signal_to_noise=2.0 / 1.9, kl=1.0 / g, mean_p=0.5,
                    entropy=0.69, env_steps=100 * g, episodes=8, wall_time=0.5 * g)
@@ -231,7 +241,10 @@ def test_unknown_algorithm(capsys):
 
 @pytest.mark.parametrize("option, value", [
     ("--pop", "0"), ("--pop", "ten"), ("--generations", "-1"), ("--n-jobs", "0"),
-    ("--eta", "-0.5"), ("--eta", "nan"), ("--seed", "1.5"),
+    ("--eta", "-0.5"), ("--eta", "nan"), ("--seed", "1.5"), ("--total-timesteps", "-100"),
+    ("--total-timesteps", "1e9x"), ("--max-time", "0"), ("--max-time", "inf"),
+    ("--reward-offset", "-1"), ("--reward-offset", "nan"), ("--reward-offset", "survival"),
+    ("--offset-schedule", "cosine"), ("--eval-episodes", "0"), ("--eval-every", "-2"),
 ])
 def test_bad_numbers(option, value, capsys):
     code = cli.main(["train", *TINY, option, value])
@@ -338,7 +351,8 @@ def test_train_checkpoints_and_resume_finishes_the_planned_run(tmp_path, capsys)
                    callbacks=[stop_at_2]).fit("CartPole-v1")
     assert cli.main(["train", "--resume", str(out), "--n-jobs", "1", "--quiet"]) == 0
     printed = capsys.readouterr().out
-    assert "resuming SATRSearch on CartPole-v1 from generation 2 of 4" in printed
+    assert re.search(r"resuming SATRSearch on CartPole-v1 from generation 2 \(\d+ env steps, "
+                     r"\d+ s\) towards 4 generations", printed), printed
     assert "after 4 generations" in printed
     with open(out / "history.csv") as fh:
         assert len(list(csv.DictReader(fh))) == 4
@@ -354,3 +368,33 @@ def test_resume_without_checkpoint(tmp_path, capsys):
     assert cli.main(["train", "--resume", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "no checkpoint" in err and "Traceback" not in err
+
+
+def test_train_with_a_step_budget_and_shaping(tmp_path, capsys):
+    # a budget in env steps instead of generations; an explicit offset on a bonus-free task
+    out = tmp_path / "run"
+    args = ["train", "--env", "CartPole-v1", "--pop", "8", "--n-hidden", "16", "--n-jobs", "1",
+            "--quiet", "--total-timesteps", "600", "--reward-offset", "0.5", "--eval-every",
+            "2", "--eval-episodes", "2", "--out", str(out)]
+    assert cli.main(args) == 0
+    text = capsys.readouterr().out
+    assert "600 env steps" in text.splitlines()[0]
+    assert "less 0.5 per step" in text
+    run = json.loads((out / "run.json").read_text())
+    history = cli.read_history(out)
+    assert run["env_steps"] >= 600 > history["env_steps"][-2]
+    assert run["params"]["total_timesteps"] == 600 and run["params"]["n_generations"] is None
+    assert run["reward_offset"] == 0.5
+    assert all(f < r for f, r in zip(history["fitness_mean"], history["return_mean"]))
+    assert history["eval_episodes"][-1] == 2  # the last generation is always evaluated
+
+
+def test_default_budget_is_steps_or_time(monkeypatch):
+    args = cli.build_parser().parse_args(["train"])
+    est = cli._make_estimator(args)
+    assert est.total_timesteps == cli.DEFAULTS["total_timesteps"]
+    assert est.max_time == cli.DEFAULTS["max_time"] and est.n_generations is None
+    assert est.reward_offset == "auto" and est.eval_every == 10
+    args = cli.build_parser().parse_args(["train", "--generations", "3"])
+    est = cli._make_estimator(args)
+    assert est.n_generations == 3 and est.total_timesteps is None and est.max_time is None

@@ -14,14 +14,15 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 EXPECTED = {
     "fit_cartpole.py": [r"trained 2 generations, \d+ env steps",
                         r"CartPole-v1 score \(mean return over 5 new episodes\): [\d.]+"],
-    "compare_strategies.py": [r"algorithm\s+final det\s+best det\s+score",
+    "compare_strategies.py": [r"algorithm\s+final det\s+best eval\s+score",
                               *(rf"\n{name}\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+\d+" for name in
                                 ("SATR", "EC", r"EC\+TR", "ES"))],
     "run_saved_policy.py": [r"saved a CartPole-v1 policy to ",
                             r"loaded RSNNPolicy\(n_in=4, n_hidden=32",
                             r"episode 2: return [\d.]+, \d+ steps",
                             r"policy\.predict\(obs, state, episode_start\)"],
-    "fit_hopper.py": [r"Hopper-v5: best deterministic return -?[\d.]+ after 1 generations",
+    "fit_hopper.py": [r"Hopper-v5: best policy's true return -?[\d.]+ over 5 fresh episodes, "
+                      r"-?[\d.]+ m travelled, after 1 generations",
                       r"saved the best policy to hopper_policy\.npz"],
 }
 

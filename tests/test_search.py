@@ -201,9 +201,11 @@ def test_unsupported_spaces(Est):
 
 
 @pytest.mark.parametrize("fault, match", [
-    ("nan_obs", "candidate 0, episode 0, step 3: .*non-finite observation"),
-    ("nan_reward", "candidate 0, episode 0, step 3: .*non-finite reward"),
-    ("raise", "candidate 0, episode 0, step 3: the environment raised RuntimeError"),
+    # every env of the generation fails alike; the deterministic network's episode runs first
+    ("nan_obs", "the deterministic network, episode 0, step 3: .*non-finite observation"),
+    ("nan_reward", "the deterministic network, episode 0, step 3: .*non-finite reward"),
+    ("raise", "the deterministic network, episode 0, step 3: the environment raised "
+              "RuntimeError"),
     ("wrong_shape", "observation has 5 values"),
 ])
 def test_env_faults_named_and_distribution_untouched(Est, fault, match):
@@ -285,3 +287,18 @@ def test_callbacks_see_the_current_policy(Est):
 
     Est(**{**TINY, "n_generations": 3}, callbacks=[cb]).fit(stub())
     assert len(seen) == 3
+
+
+def test_a_candidates_fault_names_the_candidate():
+    from satrlearn.network import NetworkConfig
+    from satrlearn.normalization import ObservationNormalizer
+    from satrlearn.policy import ActionMap
+    from satrlearn.rollout import run_episodes
+
+    config = NetworkConfig(n_in=3, n_out=1, n_hidden=8)
+    params = np.random.default_rng(0).random((2, config.n_params)) < 0.5
+    envs = [make_stub(), make_stub(fault="raise")]
+    with pytest.raises(RolloutError, match="candidate 8, episode 0, step 3: the environment "
+                                           "raised RuntimeError"):
+        run_episodes(config, params, ActionMap(envs[0].action_space), ObservationNormalizer(3),
+                     envs, [0], [np.random.default_rng(i) for i in range(2)], labels=[7, 8])
