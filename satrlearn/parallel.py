@@ -21,7 +21,7 @@ from joblib.parallel import get_active_backend
 from .rollout import cached_envs, run_episodes
 from .strategies.base import candidate_streams
 
-__all__ = ["evaluate_chunk", "evaluate_population", "evaluate_network", "runs_in_workers",
+__all__ = ["evaluate_chunk", "evaluate_population", "evaluate_networks", "runs_in_workers",
            "n_chunks_for"]
 
 #: Chunks per worker: more than one lets joblib hand the next chunk to whichever worker is free,
@@ -122,17 +122,21 @@ def _network_chunk(params, source, config, action_map, normalizer, episode_seeds
                         labels=[label] * len(episode_seeds), deadline=deadline)
 
 
-def evaluate_network(parallel, n_chunks, params, source, config, action_map, normalizer,
-                     episode_seeds, membrane_seeds, deadline=None):
-    """True returns and lengths of one network on fresh episodes, split over the workers.
+def evaluate_networks(parallel, n_chunks, networks, source, config, action_map, normalizer,
+                      episode_seeds, membrane_seeds, deadline=None):
+    """True returns ``(len(networks), n_episodes)`` of networks on the same fresh episodes.
 
-    Episode ``i`` resets the environment with ``episode_seeds[i]`` and the network's
-    membranes from ``membrane_seeds[i]``; the split changes no result.
+    Every network plays the same episodes (common random numbers, a fair comparison): episode
+    ``i`` resets the environment with ``episode_seeds[i]`` and the membranes from
+    ``membrane_seeds[i]``. The episodes are split over the workers; the split changes no
+    result.
     """
     n = len(episode_seeds)
-    bounds = np.linspace(0, n, min(n_chunks, n) + 1).astype(int)
+    bounds = np.linspace(0, n, min(max(n_chunks // len(networks), 1), n) + 1).astype(int)
+    spans = [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
     parts = parallel(
         delayed(_network_chunk)(params, source, config, action_map, normalizer,
                                 episode_seeds[a:b], membrane_seeds[a:b], deadline)
-        for a, b in zip(bounds[:-1], bounds[1:]) if b > a)
-    return {key: np.concatenate([p[key] for p in parts]) for key in ("returns", "lengths")}
+        for params in networks for a, b in spans)
+    returns = np.concatenate([p["returns"] for p in parts])
+    return returns.reshape(len(networks), n)

@@ -92,6 +92,7 @@ def plot_history(history, path, title=None):
     fitness = _column(history, "fitness_mean")
     shaped = fitness is not None and not np.allclose(fitness, mean, equal_nan=True)
     ev, ev_std = _column(history, "eval_mean"), _column(history, "eval_std")
+    ev_top = _column(history, "eval_top_mean")
 
     def returns(ax, x, xlabel):
         if low is not None:
@@ -105,6 +106,9 @@ def plot_history(history, path, title=None):
             ax.errorbar(x[done], ev[done], yerr=None if ev_std is None else ev_std[done],
                         color="tab:red", marker="o", markersize=3, capsize=2,
                         label="evaluation (mean ± std of fresh episodes)")
+            if ev_top is not None:
+                ax.plot(x[done], ev_top[done], color="tab:purple", marker="^", markersize=3,
+                        linestyle="none", label="top candidate, same episodes")
         if shaped:
             ax.plot(x, fitness, color="tab:gray", linestyle="--",
                     label="training fitness (return less reward offset)")

@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 from .checkpoint import read_checkpoint, write_checkpoint
 from .network import NetworkConfig
 from .normalization import Moments, ObservationNormalizer, merge_moments
-from .parallel import evaluate_network, evaluate_population, n_chunks_for, runs_in_workers
+from .parallel import evaluate_networks, evaluate_population, n_chunks_for, runs_in_workers
 from .policy import ActionMap, RSNNPolicy
 from .rollout import EnvSource, evaluate_policy, moments_of
 from .shaping import (OFFSET_SCHEDULES, centered_ranks, offset_at, shaped_fitness,
@@ -34,7 +34,8 @@ __all__ = ["BaseSearch", "SATRSearch", "ECSearch", "ESSearch", "HISTORY_KEYS",
 #: ``reward_offset`` per step).
 HISTORY_KEYS = (
     "generation", "return_mean", "return_max", "return_min", "fitness_mean", "fitness_max",
-    "fitness_min", "reward_offset", "return_det", "eval_mean", "eval_std", "eval_episodes",
+    "fitness_min", "reward_offset", "return_det", "eval_mean", "eval_std", "eval_top_mean",
+    "eval_top_std", "eval_episodes",
     "signal_energy", "noise_energy", "signal_to_noise", "kl", "mean_p", "entropy", "env_steps",
     "episodes", "wall_time",
 )
@@ -360,7 +361,8 @@ class BaseSearch(BaseEstimator):
 
     @staticmethod
     def _format(record):
-        evaluated = (f"  eval {record['eval_mean']:9.2f} +- {record['eval_std']:.1f}"
+        evaluated = (f"  eval {record['eval_mean']:9.2f} +- {record['eval_std']:.1f} (top "
+                     f"candidate {record['eval_top_mean']:.2f})"
                      if record["eval_episodes"] else "")
         return (f"gen {record['generation']:4d}  return mean {record['return_mean']:9.2f}  max "
                 f"{record['return_max']:9.2f}  det {record['return_det']:9.2f}{evaluated}  "
@@ -413,12 +415,18 @@ class BaseSearch(BaseEstimator):
         evaluated = self.eval_every is not None and (
             (self.n_generations_ + 1) % self.eval_every == 0 or last)
         evaluation = None
-        if evaluated:  # the new deterministic network on fresh episodes, in the workers
+        if evaluated:
+            # the new deterministic network and the generation's top-ranked candidate play
+            # the same fresh episodes, in the workers: the mode of a distribution that is
+            # still broad can be worse than the networks it samples
+            top = int(np.argmax(fitness))
+            top_params = strategy.sample(strategy.distribution(self._state), seeds[top],
+                                         signs[top])
             eval_seeds = rng.integers(0, 2**31 - 1, size=self.eval_episodes)
             membrane_seeds = rng.integers(0, 2**63, size=self.eval_episodes)
-            evaluation = evaluate_network(parallel, n_chunks, det_params, source, config,
-                                          action_map, normalizer, eval_seeds, membrane_seeds,
-                                          deadline=deadline)["returns"]
+            evaluation = evaluate_networks(parallel, n_chunks, [det_params, top_params],
+                                           source, config, action_map, normalizer, eval_seeds,
+                                           membrane_seeds, deadline=deadline)
         # commit the generation only now: an error above leaves the last one intact
         sampled_from = (strategy.mode(self._state), frozen)
         self._state, self._normalizer = state, normalizer
@@ -435,9 +443,11 @@ class BaseSearch(BaseEstimator):
             "fitness_min": float(fitness.min()),
             "reward_offset": offset,
             "return_det": float(result["mode_return"]),
-            "eval_mean": float(evaluation.mean()) if evaluated else math.nan,
-            "eval_std": float(evaluation.std()) if evaluated else math.nan,
-            "eval_episodes": len(evaluation) if evaluated else 0,
+            "eval_mean": float(evaluation[0].mean()) if evaluated else math.nan,
+            "eval_std": float(evaluation[0].std()) if evaluated else math.nan,
+            "eval_top_mean": float(evaluation[1].mean()) if evaluated else math.nan,
+            "eval_top_std": float(evaluation[1].std()) if evaluated else math.nan,
+            "eval_episodes": self.eval_episodes if evaluated else 0,
             **info,
             "env_steps": self.env_steps_,
             "episodes": int(result["episodes"].sum()),
@@ -446,10 +456,12 @@ class BaseSearch(BaseEstimator):
         for key in HISTORY_KEYS:
             self.history_[key].append(record[key])
         # the best network: by its evaluation when there is one, else by its one episode
-        if self.eval_every is not None:
-            score, (params, norm) = record["eval_mean"], (det_params, normalizer)
-        else:
+        if self.eval_every is None:
             score, (params, norm) = record["return_det"], sampled_from
+        elif record["eval_top_mean"] > record["eval_mean"]:
+            score, (params, norm) = record["eval_top_mean"], (top_params, normalizer)
+        else:
+            score, (params, norm) = record["eval_mean"], (det_params, normalizer)
         if score > self.best_score_:
             self.best_score_ = score
             self.best_policy_ = RSNNPolicy(config, params, norm.copy(), action_map)
@@ -590,9 +602,10 @@ _COMMON_DOC = """
         ``"linear"`` lowers the offset to 0 by the end of the budget.
     eval_every : int or None, default=10
         Every ``eval_every`` generations, and after the last one, the deterministic network
-        runs ``eval_episodes`` fresh episodes (in the workers) and ``best_policy_`` is chosen
-        by their mean true return. None turns evaluation off (``best_policy_`` then follows
-        the one-episode ``return_det``).
+        and the generation's top-ranked candidate run the same ``eval_episodes`` fresh
+        episodes (in the workers), and ``best_policy_`` is the network with the best mean
+        true return over all evaluations. None turns evaluation off (``best_policy_`` then
+        follows the one-episode ``return_det``).
     eval_episodes : int, default=5
         Episodes of each evaluation.
     n_episodes : int, default=1
@@ -640,8 +653,9 @@ _COMMON_DOC = """
     policy_ : RSNNPolicy
         The deterministic network of the final distribution, with its normaliser.
     best_policy_ : RSNNPolicy
-        The deterministic network with the highest evaluation mean (the highest
-        ``return_det`` when ``eval_every`` is None).
+        The evaluated network (deterministic network or top candidate) with the highest
+        evaluation mean (the deterministic network with the highest ``return_det`` when
+        ``eval_every`` is None).
     best_score_ : float
         Its true return (evaluation mean).
     reward_offset_ : float
@@ -651,8 +665,10 @@ _COMMON_DOC = """
         the candidates), ``fitness_mean, fitness_max, fitness_min`` (the shaped fitness that
         ranked them), ``reward_offset`` (the offset applied), ``return_det`` (one episode of
         the deterministic network of the distribution that sampled the generation),
-        ``eval_mean, eval_std, eval_episodes`` (the evaluation of the updated deterministic
-        network on fresh episodes; NaN, NaN, 0 in generations without one),
+        ``eval_mean, eval_std`` (the evaluation of the updated deterministic network on
+        ``eval_episodes`` fresh episodes), ``eval_top_mean, eval_top_std`` (the generation's
+        top-ranked candidate on the same episodes), ``eval_episodes`` (NaN and 0 in
+        generations without an evaluation),
         ``signal_energy`` (``||g||^2``), ``noise_energy`` (the ``||g||^2`` expected if the
         ranking carried no information about the candidates), ``signal_to_noise`` (their
         ratio: near 1 means the step is driven by sampling noise), ``kl`` (exact KL between

@@ -87,7 +87,8 @@ def test_train_run_json_describes_the_run(run_dir):
     assert run["generations"] == 2
     assert run["env_steps"] == history["env_steps"][-1]
     assert run["final_return_det"] == history["return_det"][-1]
-    assert run["best_score"] == np.nanmax(history["eval_mean"])
+    assert run["best_score"] == np.nanmax(np.fmax(history["eval_mean"],
+                                                  history["eval_top_mean"]))
     assert run["reward_offset"] == 0.0  # CartPole pays no survival bonus
     for name in ("policy", "best_policy"):
         final = run["final_evaluation"][name]
@@ -197,6 +198,8 @@ def test_plot_history_from_an_estimator(tmp_path):
                    fitness_mean=5.0 * g, fitness_max=12.0 * g, fitness_min=-3.0,
                    reward_offset=1.0, eval_mean=float("nan") if g < 3 else 40.0,
                    eval_std=float("nan") if g < 3 else 2.0, eval_episodes=0 if g < 3 else 5,
+                   eval_top_mean=float("nan") if g < 3 else 45.0,
+                   eval_top_std=float("nan") if g < 3 else 3.0,
                    return_det=15.0 * g, signal_energy=2.0 / g, noise_energy=1.9 / g,
                    signal_to_noise=2.0 / 1.9, kl=1.0 / g, mean_p=0.5,
                    entropy=0.69, env_steps=100 * g, episodes=8, wall_time=0.5 * g)
