@@ -282,7 +282,11 @@ class BaseSearch(BaseEstimator):
                     # joblib's limit catches a hung env.step in a worker; the rollout's own
                     # deadline covers in-process runs (the sequential backend has no timeout)
                     timeout = self.generation_timeout if n_jobs > 1 else None
-                    with Parallel(n_jobs=self.n_jobs, timeout=timeout) as par:
+                    # batch_size=1: every task is a chunk of whole episodes; joblib's
+                    # automatic batching would learn from the short ones (the deterministic
+                    # network's episode, early generations) to send several chunks as one
+                    # batch to one worker while the others wait
+                    with Parallel(n_jobs=self.n_jobs, timeout=timeout, batch_size=1) as par:
                         while self._progress_fraction() < 1.0:
                             record = self._generation(par, n_jobs, strategy, config, action_map,
                                                       source)
