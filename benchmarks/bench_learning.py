@@ -1,0 +1,407 @@
+"""How far the searches get in 5 and 10 minutes of wall time on this machine.
+
+For every task, seed and algorithm, one fit with the estimator's documented defaults
+(``n_jobs=-1``, ``random_state=seed``) stopped by ``max_time``: 10 minutes, 15 on
+Walker2d-v5 (``--minutes`` scales both). A callback keeps a copy of ``best_policy_`` the
+first time the fit's cumulative ``wall_time`` reaches each time point (half the budget and
+the whole budget, plus 15 minutes on Walker2d-v5), with the env steps and the generation at
+that moment. After the fit, each kept policy runs 10 fresh episodes (seeds derived from
+``EVAL_SEED + seed``, never the training seed) and its true return, mean and std over the
+episodes, is recorded.
+
+Every run writes, in the results folder (default ``benchmarks/results/learning/``)::
+
+    <task>_<algo>_seed<k>_<budget>min.json   the record: time points, returns, machine
+    <task>_<algo>_seed<k>_<budget>min.csv    history_, one row per generation
+    <task>_<algo>_seed<k>_<budget>min/       the kept policies, best_at_<m>min.npz
+
+A run whose JSON exists is skipped, so the command can be repeated across sessions; a run
+interrupted midway has no JSON and starts again from scratch.
+
+    # SATR, the three tasks, seeds 0 1 2 (about 1 h 45 min)
+    python benchmarks/bench_learning.py run
+    python benchmarks/bench_learning.py run --algo ec --tasks Hopper-v5 --seeds 0
+    # a smoke test: 6 s budgets into a scratch folder
+    python benchmarks/bench_learning.py run --minutes 0.1 --tasks Hopper-v5 --seeds 0 \\
+        --results-dir /tmp/learning
+    # the table, printed and written into docs/benchmarks.md between its markers
+    python benchmarks/bench_learning.py summary
+    python benchmarks/bench_learning.py summary --results-dir /tmp/learning \\
+        --docs /tmp/benchmarks.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections import defaultdict
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join(ROOT, "benchmarks", "results", "learning")
+DOC = os.path.join(ROOT, "docs", "benchmarks.md")
+
+TASKS = ("Hopper-v5", "Walker2d-v5", "HalfCheetah-v5")
+ALGOS = {"satr": "SATRSearch", "ec": "ECSearch", "es": "ESSearch"}
+MINUTES = 10.0                      # the budget, and the last time point but on Walker2d
+LONGER_TASKS = ("Walker2d-v5",)     # these also get a time point at 1.5 x MINUTES
+EVAL_EPISODES = 10
+EVAL_SEED = 10_000                  # evaluation seed = EVAL_SEED + training seed
+
+START = "<!-- bench_learning:start -->"
+END = "<!-- bench_learning:end -->"
+HEADING = "## Learning at 5 and 10 minutes: `python benchmarks/bench_learning.py`"
+
+
+# --- small helpers ------------------------------------------------------------------------
+def write_atomic(path, text):
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    tmp = path + ".tmp"
+    with open(tmp, "w", newline="") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def machine_info():
+    """The machine and software a run used, as a JSON-ready dict."""
+    info = {"cpu_count": os.cpu_count(), "platform": platform.platform(),
+            "machine": platform.machine(), "python": platform.python_version()}
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    info["cpu"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    for module in ("satrlearn", "gymnasium", "mujoco", "numpy", "numba"):
+        try:
+            info[module] = __import__(module).__version__
+        except (ImportError, AttributeError):  # only leaves a gap in the record
+            info[module] = None
+    return info
+
+
+def code_commit():
+    """The repository's commit, with ``+dirty`` when ``satrlearn/`` has uncommitted changes."""
+    try:
+        head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "satrlearn"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
+def json_params(est):
+    """The estimator's parameters that JSON can hold (callbacks and the like left out)."""
+    out = {}
+    for key, value in est.get_params().items():
+        if value is None or isinstance(value, (bool, int, float, str)):
+            out[key] = value
+    return out
+
+
+def replace_between_markers(path, start, end, body, heading=None, title=None):
+    """Put ``body`` between the lines ``start`` and ``end`` of the file ``path``.
+
+    Everything outside the markers is kept as it is. When the markers are missing they are
+    appended at the end of the file, after ``heading`` if given; a missing file is created,
+    starting with ``title`` if given.
+
+    Parameters
+    ----------
+    path : str
+        The Markdown file.
+    start, end : str
+        The marker lines.
+    body : str
+        The generated text.
+    heading : str, optional
+        A section heading written above newly appended markers.
+    title : str, optional
+        The first line of a newly created file.
+    """
+    text = ""
+    if os.path.isfile(path):
+        with open(path) as fh:
+            text = fh.read()
+    elif title:
+        text = title + "\n"
+    block = f"{start}\n{body.rstrip()}\n{end}"
+    if start in text and end in text.split(start, 1)[1]:
+        before, rest = text.split(start, 1)
+        after = rest.split(end, 1)[1]
+        text = before + block + after
+    else:
+        parts = [text.rstrip("\n")] if text.strip() else []
+        if heading:
+            parts.append(heading)
+        parts.append(block)
+        text = "\n\n".join(parts) + "\n"
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    write_atomic(path, text)
+
+
+# --- one run ------------------------------------------------------------------------------
+def time_points(task, minutes):
+    """The minutes at which a run keeps its best policy; the last one is its budget.
+
+    Parameters
+    ----------
+    task : str
+        Gymnasium id.
+    minutes : float
+        The budget of the tasks that are not in ``LONGER_TASKS``.
+
+    Returns
+    -------
+    list of float
+        ``[minutes / 2, minutes]``, and ``1.5 * minutes`` for the tasks in ``LONGER_TASKS``.
+    """
+    points = [minutes / 2, minutes]
+    if task in LONGER_TASKS:
+        points.append(1.5 * minutes)
+    return points
+
+
+def run_name(task, algo, seed, minutes):
+    """File name stem of a run: ``<task>_<algo>_seed<k>_<budget>min``."""
+    budget = time_points(task, minutes)[-1]
+    return f"{task}_{algo}_seed{seed}_{budget:g}min"
+
+
+def make_estimator(algo, seed, max_time, callbacks):
+    """The estimator of ``algo`` with its defaults, stopped by ``max_time`` seconds."""
+    import satrlearn
+
+    cls = getattr(satrlearn, ALGOS[algo])
+    return cls(max_time=max_time, n_jobs=-1, random_state=seed, verbose=0,
+               callbacks=callbacks)
+
+
+def run_one(task, algo, seed, minutes, results):
+    """Train, keep the best policy at each time point, evaluate, write JSON and CSV.
+
+    Parameters
+    ----------
+    task, algo : str
+        Gymnasium id and a key of ``ALGOS``.
+    seed : int
+        Training seed; the evaluation uses ``EVAL_SEED + seed``.
+    minutes : float
+        Budget scale (see :func:`time_points`).
+    results : str
+        Folder of the results.
+
+    Returns
+    -------
+    dict or None
+        The record written, or None when the fit was interrupted (nothing is written).
+    """
+    from satrlearn import RSNNPolicy, evaluate_policy
+    from satrlearn.cli import write_history
+
+    name = run_name(task, algo, seed, minutes)
+    policy_dir = os.path.join(results, name)
+    os.makedirs(policy_dir, exist_ok=True)
+    points = time_points(task, minutes)
+    kept = []  # one dict per time point reached, in order
+
+    def keep_best(est, record):
+        # a generation may cross several time points when generations are long
+        while len(kept) < len(points) and record["wall_time"] >= 60 * points[len(kept)]:
+            label = f"{points[len(kept)]:g}"
+            path = os.path.join(policy_dir, f"best_at_{label}min.npz")
+            est.best_policy_.save(path)
+            kept.append({"minutes": points[len(kept)], "policy": os.path.relpath(path, results),
+                         "wall_time": float(record["wall_time"]),
+                         "generation": int(record["generation"]),
+                         "env_steps": int(record["env_steps"])})
+        return True
+
+    est = make_estimator(algo, seed, 60 * points[-1], [keep_best])
+    t0 = time.perf_counter()
+    est.fit(task)
+    fit_seconds = time.perf_counter() - t0
+    if est.interrupted_:
+        return None
+
+    eval_seed = EVAL_SEED + seed
+    for point in kept:
+        policy = RSNNPolicy.load(os.path.join(results, point["policy"]))
+        mean, returns = evaluate_policy(policy, task, n_episodes=EVAL_EPISODES, seed=eval_seed)
+        point.update(return_mean=float(mean), return_std=float(np.std(returns)),
+                     returns=[float(r) for r in returns])
+
+    write_history(est.history_, os.path.join(results, name + ".csv"))
+    record = {
+        "task": task, "algo": algo, "estimator": type(est).__name__, "seed": seed,
+        "budget_minutes": points[-1], "max_time": 60 * points[-1],
+        "reward_offset": float(est.reward_offset_), "params": json_params(est),
+        "eval_episodes": EVAL_EPISODES, "eval_seed": eval_seed,
+        "time_points": kept,
+        "generations": int(est.n_generations_), "env_steps": int(est.env_steps_),
+        "wall_time": float(est.wall_time_), "fit_seconds": fit_seconds,
+        "machine": machine_info(), "commit": code_commit(),
+        "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    write_atomic(os.path.join(results, name + ".json"),
+                 json.dumps(record, indent=2, sort_keys=True) + "\n")
+    return record
+
+
+def cmd_run(args):
+    """Run every (task, algo, seed) of the command line that has no JSON yet."""
+    os.makedirs(args.results_dir, exist_ok=True)
+    runs = [(task, seed) for seed in args.seeds for task in args.tasks]
+    for i, (task, seed) in enumerate(runs, 1):
+        name = run_name(task, args.algo, seed, args.minutes)
+        if os.path.isfile(os.path.join(args.results_dir, name + ".json")):
+            print(f"[{i}/{len(runs)}] {name}: done, skipped", flush=True)
+            continue
+        print(f"[{i}/{len(runs)}] {name}: training for "
+              f"{time_points(task, args.minutes)[-1]:g} min ...", flush=True)
+        record = run_one(task, args.algo, seed, args.minutes, args.results_dir)
+        if record is None:
+            print(f"{name}: interrupted; it will start again from scratch next time.")
+            return 130
+        points = ", ".join(f"{p['minutes']:g} min {p['return_mean']:.1f} ± "
+                           f"{p['return_std']:.1f} ({p['env_steps']} steps)"
+                           for p in record["time_points"])
+        print(f"    {record['generations']} generations, {record['env_steps']} env steps, "
+              f"reward_offset {record['reward_offset']}; true return at {points}", flush=True)
+    return 0
+
+
+# --- summary ------------------------------------------------------------------------------
+def load_records(results):
+    """Every run record (JSON) in the folder ``results``."""
+    records = []
+    if not os.path.isdir(results):
+        return records
+    for name in sorted(os.listdir(results)):
+        if name.endswith(".json"):
+            with open(os.path.join(results, name)) as fh:
+                records.append(json.load(fh))
+    return records
+
+
+def _mean_std(values):
+    """``mean ± std`` over seeds (sample std), or the single value."""
+    values = np.asarray(values, dtype=float)
+    if len(values) == 1:
+        return f"{round(values[0])}"
+    return f"{round(values.mean())} ± {round(values.std(ddof=1))}"
+
+
+def summary_table(records):
+    """The Markdown table: one row per task, algorithm, budget and time point.
+
+    Parameters
+    ----------
+    records : list of dict
+        Run records as written by :func:`run_one`.
+
+    Returns
+    -------
+    str
+        The table, or a sentence saying that there are no runs.
+    """
+    if not records:
+        return "No runs yet."
+    # (task, algo, budget) -> minutes -> list of (seed, time point)
+    groups = defaultdict(lambda: defaultdict(list))
+    for rec in records:
+        for point in rec["time_points"]:
+            groups[(rec["task"], rec["algo"], rec["budget_minutes"])][point["minutes"]].append(
+                (rec["seed"], point))
+
+    def order(key):
+        task, algo, budget = key
+        return (TASKS.index(task) if task in TASKS else len(TASKS), task,
+                list(ALGOS).index(algo) if algo in ALGOS else len(ALGOS), algo, budget)
+
+    header = ("| task | algo | budget | at | true return, mean ± std over seeds (n) | "
+              "per seed | env steps (mean) |")
+    lines = [header, "|---|---|---|---|---|---|---|"]
+    for key in sorted(groups, key=order):
+        task, algo, budget = key
+        for minutes in sorted(groups[key]):
+            members = sorted(groups[key][minutes], key=lambda m: m[0])
+            returns = [p["return_mean"] for _, p in members]
+            per_seed = ", ".join(f"{s}: {round(p['return_mean'])}" for s, p in members)
+            steps = np.mean([p["env_steps"] for _, p in members])
+            lines.append(f"| {task} | {algo} | {budget:g} min | {minutes:g} min | "
+                         f"{_mean_std(returns)} ({len(members)}) | {per_seed} | "
+                         f"{steps:,.0f} |")
+    return "\n".join(lines)
+
+
+def summary_text(records):
+    """The generated block of docs/benchmarks.md: a note on the protocol and the table."""
+    machines = sorted({f"{r['machine'].get('cpu_count')} cores, "
+                       f"{r['machine'].get('platform')}" for r in records})
+    offsets = sorted({f"{r['task']}: {r['reward_offset']}" for r in records})
+    note = (f"*Generated by `python benchmarks/bench_learning.py summary` from "
+            f"{len(records)} runs.* Each run is one fit with the estimator's defaults and "
+            "`n_jobs=-1`, stopped by `max_time`; at each time point the run keeps "
+            "`best_policy_` (the policy with the best evaluation mean so far; before the "
+            "first evaluation, the current deterministic network), which then runs "
+            f"{EVAL_EPISODES} fresh episodes. Cells: mean over the episodes, then mean "
+            "± sample std over seeds (number of seeds), each seed's value, and the env steps "
+            "the population had used at that moment.")
+    if records:
+        note += (" Machine: " + "; ".join(machines) + ". reward_offset used: "
+                 + ", ".join(offsets) + ".")
+    return note + "\n\n" + summary_table(records) + "\n"
+
+
+def cmd_summary(args):
+    """Print the table and write it into the docs page between the markers."""
+    records = load_records(args.results_dir)
+    text = summary_text(records)
+    print(text)
+    replace_between_markers(args.docs, START, END, text, heading=HEADING)
+    print(f"written to {args.docs}")
+    return 0
+
+
+# --- command line -------------------------------------------------------------------------
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="train and evaluate the runs that have no JSON yet")
+    run.add_argument("--tasks", nargs="+", default=list(TASKS))
+    run.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    run.add_argument("--algo", choices=list(ALGOS), default="satr")
+    run.add_argument("--minutes", type=float, default=MINUTES,
+                     help=f"budget in minutes (default {MINUTES:g}; x1.5 on "
+                          + ", ".join(LONGER_TASKS) + "); time points at half and all of it")
+    run.add_argument("--results-dir", default=RESULTS)
+
+    summ = sub.add_parser("summary", help="print the table and write it into the docs page")
+    summ.add_argument("--results-dir", default=RESULTS)
+    summ.add_argument("--docs", default=DOC, help="the Markdown page to update")
+
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        if not (math.isfinite(args.minutes) and args.minutes > 0):
+            parser.error("--minutes must be a positive number.")
+        return cmd_run(args)
+    return cmd_summary(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
