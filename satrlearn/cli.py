@@ -34,6 +34,7 @@ __all__ = ["main", "DEFAULT_ENV", "DEFAULTS", "ALGORITHMS", "read_history", "wri
 #: Environment trained by ``satrlearn train`` without ``--env``.
 DEFAULT_ENV = "Hopper-v5"
 
+
 #: Defaults of ``satrlearn train`` and ``satrlearn evaluate``.
 DEFAULTS = {
     "algo": "satr",

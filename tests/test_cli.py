@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import satrlearn
-from satrlearn import RSNNPolicy, cli
+from satrlearn import RSNNPolicy, SATRSearch, cli
 from satrlearn.search import HISTORY_KEYS
 
 TINY = ["--env", "CartPole-v1", "--pop", "8", "--generations", "2", "--n-hidden", "32",
@@ -395,6 +395,7 @@ def test_train_with_a_step_budget_and_shaping(tmp_path, capsys):
 def test_default_budget_is_steps_or_time(monkeypatch):
     args = cli.build_parser().parse_args(["train"])
     est = cli._make_estimator(args)
+    assert est.eta == SATRSearch().eta  # the library's default, no preset of the CLI's
     assert est.total_timesteps == cli.DEFAULTS["total_timesteps"]
     assert est.max_time == cli.DEFAULTS["max_time"] and est.n_generations is None
     assert est.reward_offset == "auto" and est.eval_every == 10
