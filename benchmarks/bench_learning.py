@@ -33,16 +33,14 @@ interrupted midway has no JSON and starts again from scratch.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
-import platform
-import subprocess
 import sys
 import time
 from collections import defaultdict
 
 import numpy as np
+from run_records import load_records, replace_between_markers, write_record
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results", "learning")
@@ -61,48 +59,6 @@ HEADING = "## Learning at 5 and 10 minutes: `python benchmarks/bench_learning.py
 
 
 # --- small helpers ------------------------------------------------------------------------
-def write_atomic(path, text):
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    tmp = path + ".tmp"
-    with open(tmp, "w", newline="") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def machine_info():
-    """The machine and software a run used, as a JSON-ready dict."""
-    info = {"cpu_count": os.cpu_count(), "platform": platform.platform(),
-            "machine": platform.machine(), "python": platform.python_version()}
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    info["cpu"] = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    for module in ("satrlearn", "gymnasium", "mujoco", "numpy", "numba"):
-        try:
-            info[module] = __import__(module).__version__
-        except (ImportError, AttributeError):  # only leaves a gap in the record
-            info[module] = None
-    return info
-
-
-def code_commit():
-    """The repository's commit, with ``+dirty`` when ``satrlearn/`` has uncommitted changes."""
-    try:
-        head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "satrlearn"],
-                               capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + ("+dirty" if dirty else "")
-
-
 def json_params(est):
     """The estimator's parameters that JSON can hold (callbacks and the like left out)."""
     out = {}
@@ -110,47 +66,6 @@ def json_params(est):
         if value is None or isinstance(value, (bool, int, float, str)):
             out[key] = value
     return out
-
-
-def replace_between_markers(path, start, end, body, heading=None, title=None):
-    """Put ``body`` between the lines ``start`` and ``end`` of the file ``path``.
-
-    Everything outside the markers is kept as it is. When the markers are missing they are
-    appended at the end of the file, after ``heading`` if given; a missing file is created,
-    starting with ``title`` if given.
-
-    Parameters
-    ----------
-    path : str
-        The Markdown file.
-    start, end : str
-        The marker lines.
-    body : str
-        The generated text.
-    heading : str, optional
-        A section heading written above newly appended markers.
-    title : str, optional
-        The first line of a newly created file.
-    """
-    text = ""
-    if os.path.isfile(path):
-        with open(path) as fh:
-            text = fh.read()
-    elif title:
-        text = title + "\n"
-    block = f"{start}\n{body.rstrip()}\n{end}"
-    if start in text and end in text.split(start, 1)[1]:
-        before, rest = text.split(start, 1)
-        after = rest.split(end, 1)[1]
-        text = before + block + after
-    else:
-        parts = [text.rstrip("\n")] if text.strip() else []
-        if heading:
-            parts.append(heading)
-        parts.append(block)
-        text = "\n\n".join(parts) + "\n"
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    write_atomic(path, text)
 
 
 # --- one run ------------------------------------------------------------------------------
@@ -253,12 +168,8 @@ def run_one(task, algo, seed, minutes, results):
         "time_points": kept,
         "generations": int(est.n_generations_), "env_steps": int(est.env_steps_),
         "wall_time": float(est.wall_time_), "fit_seconds": fit_seconds,
-        "machine": machine_info(), "commit": code_commit(),
-        "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    write_atomic(os.path.join(results, name + ".json"),
-                 json.dumps(record, indent=2, sort_keys=True) + "\n")
-    return record
+    return write_record(results, name, record)
 
 
 def cmd_run(args):
@@ -285,18 +196,6 @@ def cmd_run(args):
 
 
 # --- summary ------------------------------------------------------------------------------
-def load_records(results):
-    """Every run record (JSON) in the folder ``results``."""
-    records = []
-    if not os.path.isdir(results):
-        return records
-    for name in sorted(os.listdir(results)):
-        if name.endswith(".json"):
-            with open(os.path.join(results, name)) as fh:
-                records.append(json.load(fh))
-    return records
-
-
 def _mean_std(values):
     """``mean ± std`` over seeds (sample std), or the single value."""
     values = np.asarray(values, dtype=float)

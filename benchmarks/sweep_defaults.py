@@ -30,17 +30,15 @@ A run whose JSON exists is skipped; an interrupted run starts again from scratch
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import re
-import subprocess
 import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
+from run_records import load_records, replace_between_markers, write_record
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results", "sweep")
@@ -125,63 +123,6 @@ def planned_runs(tasks, configs, seeds):
     return [(task, config, seed) for seed in seeds for task in tasks for config in configs]
 
 
-# --- small helpers ------------------------------------------------------------------------
-def write_atomic(path, text):
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    tmp = path + ".tmp"
-    with open(tmp, "w", newline="") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def machine_info():
-    """The machine and software a run used, as a JSON-ready dict."""
-    info = {"cpu_count": os.cpu_count(), "platform": platform.platform(),
-            "python": platform.python_version()}
-    for module in ("satrlearn", "gymnasium", "mujoco", "numpy", "numba"):
-        try:
-            info[module] = __import__(module).__version__
-        except (ImportError, AttributeError):  # only leaves a gap in the record
-            info[module] = None
-    return info
-
-
-def code_commit():
-    """The repository's commit, with ``+dirty`` when ``satrlearn/`` has uncommitted changes."""
-    try:
-        head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "satrlearn"],
-                               capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + ("+dirty" if dirty else "")
-
-
-def replace_between_markers(path, start, end, body, title=None):
-    """Put ``body`` between the lines ``start`` and ``end`` of the file ``path``.
-
-    Everything outside the markers is kept. Missing markers are appended at the end of the
-    file; a missing file is created with ``title`` as its first line.
-    """
-    text = ""
-    if os.path.isfile(path):
-        with open(path) as fh:
-            text = fh.read()
-    elif title:
-        text = title + "\n"
-    block = f"{start}\n{body.rstrip()}\n{end}"
-    if start in text and end in text.split(start, 1)[1]:
-        before, rest = text.split(start, 1)
-        text = before + block + rest.split(end, 1)[1]
-    else:
-        text = (text.rstrip("\n") + "\n\n" if text.strip() else "") + block + "\n"
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    write_atomic(path, text)
-
-
 # --- one run ------------------------------------------------------------------------------
 def true_return(policy, task, seed):
     """Mean, std and per-episode true returns of ``policy`` over fresh episodes."""
@@ -239,12 +180,8 @@ def run_one(task, config, seed, steps, results):
         "final_entropy": float(hist["entropy"][-1]),
         "wall_time": float(est.wall_time_), "fit_seconds": fit_seconds,
         "seconds": time.perf_counter() - t0,
-        "machine": machine_info(), "commit": code_commit(),
-        "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    write_atomic(os.path.join(results, name + ".json"),
-                 json.dumps(record, indent=2, sort_keys=True) + "\n")
-    return record
+    return write_record(results, name, record)
 
 
 def cmd_run(args):
@@ -282,18 +219,6 @@ def cmd_list(args):
 
 
 # --- summary ------------------------------------------------------------------------------
-def load_records(results):
-    """Every run record (JSON) in the folder ``results``."""
-    records = []
-    if not os.path.isdir(results):
-        return records
-    for name in sorted(os.listdir(results)):
-        if name.endswith(".json"):
-            with open(os.path.join(results, name)) as fh:
-                records.append(json.load(fh))
-    return records
-
-
 def mean_ranks(cells, configs, tasks):
     """Mean rank of each config over the tasks it has results on (1 = best, ties shared).
 

@@ -21,12 +21,13 @@ runs: run one at a time on an otherwise idle machine.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+
+from run_records import load_records, replace_between_markers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results", "time_budget")
@@ -75,11 +76,7 @@ def _fmt(stats):
 def summary_table(results):
     """The Markdown table of every run in ``results``."""
     rows = []
-    for name in sorted(os.listdir(results)) if os.path.isdir(results) else []:
-        if not name.endswith(".run.json"):
-            continue
-        with open(os.path.join(results, name)) as fh:
-            run = json.load(fh)
+    for run in load_records(results, suffix=".run.json"):
         params = run["params"]
         final = run.get("final_evaluation", {})
         best, best_m = _fmt(final.get("best_policy"))
@@ -97,23 +94,10 @@ def summary_table(results):
     return "\n".join(lines)
 
 
-def replace_between(path, body):
-    """Put ``body`` between the markers of ``path`` (appended at the end when missing)."""
-    text = open(path).read() if os.path.isfile(path) else "# Tuning\n"
-    block = f"{START}\n{body}\n{END}"
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        text = before + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    with open(path, "w") as fh:
-        fh.write(text)
-
-
 def cmd_summary(args):
     table = summary_table(args.results_dir)
     print(table)
-    replace_between(args.docs, table)
+    replace_between_markers(args.docs, START, END, table, title="# Tuning")
     print(f"written to {args.docs}")
     return 0
 
