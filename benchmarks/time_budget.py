@@ -82,14 +82,16 @@ def summary_table(results):
         best, best_m = _fmt(final.get("best_policy"))
         last, _ = _fmt(final.get("policy"))
         rows.append((run["arguments"]["env"], params["pop"], params["eta"],
-                     params["n_hidden"], params["random_state"],
+                     params["n_hidden"], params.get("offset_schedule", "constant"),
+                     params["random_state"],
                      run["params"].get("max_time"), run["search_wall_time"], run["env_steps"],
                      run["generations"], best, best_m, last))
-    lines = ["| env | pop | eta | n_hidden | seed | budget (s) | env steps | generations | "
-             "best policy: true return (5 fresh episodes) | distance (m) | final policy |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for (env, pop, eta, hidden, seed, budget, _, steps, gens, best, dist, last) in rows:
-        lines.append(f"| {env} | {pop} | {eta:g} | {hidden} | {seed} | {budget:g} | "
+    lines = ["| env | pop | eta | n_hidden | offset schedule | seed | budget (s) | env steps | "
+             "generations | best policy: true return (5 fresh episodes) | distance (m) | "
+             "final policy |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for (env, pop, eta, hidden, sched, seed, budget, _, steps, gens, best, dist, last) in rows:
+        lines.append(f"| {env} | {pop} | {eta:g} | {hidden} | {sched} | {seed} | {budget:g} | "
                      f"{steps:,} | {gens} | {best} | {dist} | {last} |")
     return "\n".join(lines)
 
