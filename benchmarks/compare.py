@@ -42,6 +42,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
+from run_records import code_commit
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results")
@@ -158,18 +159,6 @@ def write_csv_atomic(path, header, rows):
         raise
 
 
-def code_version() -> str:
-    """The repository's commit, with ``+dirty`` when the library has uncommitted changes."""
-    try:
-        head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "satrlearn"],
-                               capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + ("+dirty" if dirty else "")
-
-
 def history_rows(cell: Cell, est, final=None, commit=""):
     """One row per generation; ``final`` (a dict of FINAL_KEYS) goes on the last row."""
     from satrlearn import HISTORY_KEYS
@@ -245,7 +234,7 @@ def run_cell(cell: Cell, results: str, n_jobs: int = 1) -> str:
         return "skipped (complete)"
     ckpt = cell.checkpoint_dir(results)
     header = columns()
-    commit = code_version()
+    commit = code_commit()
 
     def on_generation(est, record):
         write_csv_atomic(path, header, history_rows(cell, est, commit=commit))
