@@ -266,11 +266,10 @@ def _final_report(est, env_id, n_episodes, seed):
 
 
 def _describe_policy(stats):
-    import math as _math
-
+    """One policy's closing numbers in words: true return and, where known, the distance."""
     text = (f"true return {stats['true_return_mean']:.1f} ± {stats['true_return_std']:.1f} over "
             f"{stats['episodes']} fresh episodes")
-    if not _math.isnan(stats["distance_mean"]):
+    if not math.isnan(stats["distance_mean"]):
         text += f", {stats['distance_mean']:.2f} m travelled"
     return text
 
