@@ -432,7 +432,7 @@ class BaseSearch(BaseEstimator):
                                            source, config, action_map, normalizer, eval_seeds,
                                            membrane_seeds, deadline=deadline)
         # commit the generation only now: an error above leaves the last one intact
-        sampled_from = (strategy.mode(self._state), frozen)
+        sampled_from = self._state  # its mode played return_det's episode
         self._state, self._normalizer = state, normalizer
         self.n_generations_ += 1
         self.env_steps_ += steps
@@ -461,7 +461,7 @@ class BaseSearch(BaseEstimator):
             self.history_[key].append(record[key])
         # the best network: by its evaluation when there is one, else by its one episode
         if self.eval_every is None:
-            score, (params, norm) = record["return_det"], sampled_from
+            score, (params, norm) = record["return_det"], (strategy.mode(sampled_from), frozen)
         elif record["eval_top_mean"] > record["eval_mean"]:
             score, (params, norm) = record["eval_top_mean"], (top_params, normalizer)
         else:
