@@ -26,6 +26,7 @@ import struct
 import tempfile
 import time
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -39,6 +40,14 @@ MAX_MEMBERS = 64
 
 class FileFormatError(ValueError):
     """A file that is damaged, of another kind, or inconsistent with its own description."""
+
+
+class _Damaged(FileFormatError):
+    """Bytes that do not form a satrlearn archive at all."""
+
+
+class _Inconsistent(FileFormatError):
+    """An archive whose members disagree with its meta."""
 
 
 def _remove_stale(path):
@@ -99,10 +108,10 @@ def _member_count(fh, size):
     data = fh.read(tail)
     at = data.rfind(b"PK\x05\x06")
     if at < 0 or len(data) - at < 22:
-        raise FileFormatError("not a zip archive (no end record)")
+        raise _Damaged("not a zip archive (no end record)")
     _, disk, _, _, total, _, _, _ = struct.unpack("<4s4H2LH", data[at:at + 22])
     if disk != 0 or total == 0xFFFF:
-        raise FileFormatError("multi-part or ZIP64 archives are not satrlearn files")
+        raise _Damaged("multi-part or ZIP64 archives are not satrlearn files")
     return total
 
 
@@ -114,9 +123,9 @@ def _npy_header(member):
     elif version == (2, 0):
         shape, fortran, dtype = np.lib.format.read_array_header_2_0(member)
     else:
-        raise FileFormatError(f"unsupported .npy version {version}")
+        raise _Damaged(f"unsupported .npy version {version}")
     if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
-        raise FileFormatError(f"object or structured dtype {dtype}")
+        raise _Damaged(f"object or structured dtype {dtype}")
     return tuple(shape), dtype, fortran
 
 
@@ -156,43 +165,52 @@ def read_archive(path, expected, *, what="file", max_meta_bytes=64 * 2**20):
         with open(path, "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
             if fh.read(4) != b"PK\x03\x04":
-                raise FileFormatError("not a zip archive")
+                raise _Damaged("not a zip archive")
             n_members = _member_count(fh, size)
             if n_members > MAX_MEMBERS:
-                raise FileFormatError(f"{n_members} members; a satrlearn file has few")
+                raise _Damaged(f"{n_members} members; a satrlearn file has few")
             fh.seek(0)
             with zipfile.ZipFile(fh) as zf:
                 infos = {}
                 for info in zf.infolist():
                     if not info.filename.endswith(".npy") or info.filename[:-4] in infos:
-                        raise FileFormatError(f"unexpected member {info.filename!r}")
+                        raise _Damaged(f"unexpected member {info.filename!r}")
                     infos[info.filename[:-4]] = info
                 if "meta" not in infos:
-                    raise FileFormatError("no meta member")
+                    raise _Damaged("no meta member")
                 meta_array = _read_member(zf, infos.pop("meta"), np.dtype(np.uint8), None,
                                           max_meta_bytes)
                 meta = json.loads(meta_array.tobytes().decode())
                 if not isinstance(meta, dict):
-                    raise FileFormatError("meta is not a JSON object")
+                    raise _Damaged("meta is not a JSON object")
                 try:
                     spec = expected(meta)
-                except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                    raise FileFormatError(
-                        f"inconsistent description: {type(exc).__name__}: {exc}") from None
+                except FileFormatError as exc:  # another kind of file, or another version
+                    raise FileFormatError(f"{path!r} {exc}") from None
+                except (KeyError, TypeError, ValueError, AttributeError,
+                        OverflowError) as exc:
+                    raise _Inconsistent(f"{type(exc).__name__}: {exc}") from None
                 unexpected = sorted(set(infos) - set(spec))
                 if unexpected:
-                    raise FileFormatError(f"unexpected members {unexpected}")
+                    raise _Inconsistent(f"unexpected members {unexpected}")
                 missing = sorted(n for n, s in spec.items() if s is not None and n not in infos)
                 if missing:
-                    raise FileFormatError(f"missing members {missing}")
+                    raise _Inconsistent(f"missing members {missing}")
                 arrays = {}
                 for name, info in infos.items():
                     dtype, shape = spec[name] if spec[name] is not None else (None, None)
                     arrays[name] = _read_member(zf, info, dtype, shape, 2**20)
-    except FileFormatError as exc:
-        raise FileFormatError(f"{path!r} is not a valid satrlearn {what}: {exc}.") from None
+    except _Inconsistent as exc:
+        raise FileFormatError(f"{path!r} is an inconsistent satrlearn {what}: {exc}.") from None
+    except _Damaged as exc:
+        raise FileFormatError(
+            f"{path!r} is not a readable satrlearn {what} (damaged, truncated or of another "
+            f"kind): {exc}.") from None
+    except FileFormatError:
+        raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
-            UnicodeDecodeError, RecursionError, NotImplementedError, struct.error) as exc:
+            UnicodeDecodeError, RecursionError, NotImplementedError, struct.error,
+            zlib.error) as exc:
         raise FileFormatError(
             f"{path!r} is not a readable satrlearn {what} (damaged, truncated or of another "
             f"kind): {type(exc).__name__}: {exc}") from None
@@ -205,31 +223,31 @@ def _read_member(zf, info, dtype, shape, max_bytes):
     With ``shape`` None any 1-D or scalar shape is accepted up to ``max_bytes``.
     """
     if info.flag_bits & 0x1:
-        raise FileFormatError(f"encrypted member {info.filename!r}")
+        raise _Damaged(f"encrypted member {info.filename!r}")
     with zf.open(info) as member:
         got_shape, got_dtype, fortran = _npy_header(member)
         header = member.tell()
         if dtype is not None and got_dtype != np.dtype(dtype):
-            raise FileFormatError(
+            raise _Inconsistent(
                 f"member {info.filename!r} is {got_dtype}, expected {np.dtype(dtype)}")
         if shape is not None and got_shape != tuple(shape):
-            raise FileFormatError(
+            raise _Inconsistent(
                 f"member {info.filename!r} has shape {got_shape}, expected {tuple(shape)}")
         if any(d < 0 for d in got_shape):
-            raise FileFormatError(f"member {info.filename!r} has a negative size")
+            raise _Damaged(f"member {info.filename!r} has a negative size")
         n_bytes = int(np.prod(got_shape, dtype=object)) * got_dtype.itemsize
         if shape is None and n_bytes > max_bytes:
-            raise FileFormatError(f"member {info.filename!r} is too large ({n_bytes} bytes)")
+            raise _Damaged(f"member {info.filename!r} is too large ({n_bytes} bytes)")
         if info.file_size != header + n_bytes:
-            raise FileFormatError(
+            raise _Damaged(
                 f"member {info.filename!r} declares {info.file_size} bytes, its header "
                 f"{header + n_bytes}")
         if fortran and len(got_shape) > 1:
-            raise FileFormatError(f"member {info.filename!r} is in Fortran order")
+            raise _Damaged(f"member {info.filename!r} is in Fortran order")
         array = np.empty(got_shape, dtype=got_dtype)
         view = memoryview(array.reshape(-1)).cast("B") if n_bytes else b""
         if n_bytes and member.readinto(view) != n_bytes:
-            raise FileFormatError(f"member {info.filename!r} is truncated")
+            raise _Damaged(f"member {info.filename!r} is truncated")
         if member.read(1):
-            raise FileFormatError(f"trailing data in {info.filename!r}")
+            raise _Damaged(f"trailing data in {info.filename!r}")
     return array

@@ -1,23 +1,25 @@
 """Search checkpoints: the full state of a fit in one file, written atomically, read without pickle.
 
-A checkpoint is a ``.npz`` archive (numpy arrays only; ``allow_pickle=False`` on load) with a
-``meta`` entry holding UTF-8 JSON: format and version, estimator class and parameters, network
-and action space, generation counters, the random generator's state and the history. Arrays
-hold the search distribution and optimiser state (``state/<name>``), the observation
-normaliser (``obs_*``) and the best network so far (``best/...``).
+A checkpoint is a ``.npz`` archive (numpy arrays only, never unpickled) with a ``meta`` entry
+holding UTF-8 JSON: format and version, estimator class and parameters, network and action
+space, generation counters, the random generator's state and the history. Arrays hold the
+search distribution and optimiser state (``state/<name>``), the observation normaliser
+(``obs_*``) and the best network so far (``best/...``). Writing and reading go through
+:mod:`satrlearn._files`: the previous checkpoint survives a failed write, and a file is
+checked member by member against its meta before anything is read.
 """
 
 from __future__ import annotations
 
-import io
-import json
 import os
-import tempfile
-import zipfile
 
 import numpy as np
 
-__all__ = ["CHECKPOINT_NAME", "write_checkpoint", "read_checkpoint"]
+from ._files import FileFormatError, read_archive, write_archive
+from .network import NetworkConfig
+from .normalization import ObservationNormalizer
+
+__all__ = ["CHECKPOINT_NAME", "read_checkpoint", "write_checkpoint"]
 
 CHECKPOINT_NAME = "checkpoint.npz"
 FORMAT = "satrlearn-checkpoint"
@@ -31,45 +33,77 @@ def write_checkpoint(directory, meta: dict, arrays: dict) -> str:
     """
     directory = os.fspath(directory)
     os.makedirs(directory, exist_ok=True)
-    payload = {"meta": np.frombuffer(
-        json.dumps({"format": FORMAT, "version": VERSION, **meta}).encode(), dtype=np.uint8)}
-    payload.update(arrays)
-    final = os.path.join(directory, CHECKPOINT_NAME)
-    fd, tmp = tempfile.mkstemp(prefix=".checkpoint-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return final
+    return write_archive(os.path.join(directory, CHECKPOINT_NAME),
+                         {"format": FORMAT, "version": VERSION, **meta}, arrays)
 
 
-def read_checkpoint(path) -> tuple[dict, dict]:
-    """Read a checkpoint (a file, or a folder holding ``checkpoint.npz``): ``(meta, arrays)``."""
+def checkpoint_members(meta: dict, strategy) -> dict:
+    """The members a checkpoint with this ``meta`` holds: ``{name: (dtype, shape)}``.
+
+    Parameters
+    ----------
+    meta : dict
+        The checkpoint's meta; its network settings are validated here.
+    strategy : Strategy
+        The search distribution of the checkpointed estimator; it names its state arrays.
+    """
+    config = NetworkConfig.from_dict(meta["network"])
+    members = {f"state/{name}": spec for name, spec in
+               strategy.state_spec(config.n_params).items()}
+    for prefix in ("", "best/"):
+        members.update({prefix + name: (np.float64, shape) for name, shape in
+                        ObservationNormalizer.array_shapes(config.n_in).items()})
+    members["best/params"] = (np.bool_ if strategy.binary else np.float32, (config.n_params,))
+    return members
+
+
+def read_checkpoint(path, strategy_of=None) -> tuple[dict, dict]:
+    """Read a checkpoint (a file, or a folder holding ``checkpoint.npz``): ``(meta, arrays)``.
+
+    Parameters
+    ----------
+    path : str or path-like
+    strategy_of : callable, optional
+        ``strategy_of(meta) -> Strategy``: the search distribution of the estimator the meta
+        describes (it raises ``ValueError`` for an unknown estimator or bad parameters).
+        Default: the library's estimators.
+
+    Raises
+    ------
+    FileNotFoundError
+        When there is no checkpoint at ``path``.
+    ValueError
+        For a damaged file, another kind of file, another format version, or contents that
+        disagree with the meta (missing or extra members, wrong shapes, NaN, ``rho`` outside
+        [0, 1], a negative variance ...).
+    """
+    if strategy_of is None:
+        from .search import _strategy_of as strategy_of  # the estimators import this module
     path = os.fspath(path)
     if os.path.isdir(path):
         path = os.path.join(path, CHECKPOINT_NAME)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no checkpoint at {path!r}.")
+
+    def expected(meta):
+        if meta.get("format") != FORMAT:
+            raise FileFormatError("is not a satrlearn checkpoint.")
+        if meta.get("version") != VERSION:
+            raise FileFormatError(
+                f"is checkpoint format {meta.get('version')!r}; this satrlearn reads format "
+                f"{VERSION}. Upgrade satrlearn to resume it.")
+        return checkpoint_members(meta, strategy_of(meta))
+
+    meta, arrays = read_archive(path, expected, what="checkpoint")
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-        if not zipfile.is_zipfile(io.BytesIO(data)):
-            raise ValueError("not a zip archive")
-        with np.load(io.BytesIO(data), allow_pickle=False) as z:
-            arrays = {name: z[name] for name in z.files}
-        meta = json.loads(bytes(arrays.pop("meta")).decode())
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError,
-            UnicodeDecodeError) as exc:
-        raise ValueError(f"{path!r} is not a readable satrlearn checkpoint: {exc}") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"{path!r} is not a satrlearn checkpoint.")
-    if meta.get("version") != VERSION:
-        raise ValueError(f"{path!r} is checkpoint format {meta.get('version')}; this satrlearn "
-                         f"reads format {VERSION}.")
+        strategy = strategy_of(meta)
+        strategy.check_state({k[len("state/"):]: v for k, v in arrays.items()
+                              if k.startswith("state/")})
+        ObservationNormalizer.from_arrays(arrays)
+        ObservationNormalizer.from_arrays({k[len("best/"):]: v for k, v in arrays.items()
+                                           if k.startswith("best/obs_")})
+        if not np.all(np.isfinite(arrays["best/params"])):
+            raise ValueError("the best network's weights hold NaN or inf values.")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise FileFormatError(f"{path!r} is an inconsistent satrlearn checkpoint: {exc}") from None
     return meta, arrays

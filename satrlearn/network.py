@@ -13,6 +13,8 @@ import math
 import numpy as np
 
 __all__ = [
+    "MAX_PARAMS",
+    "MAX_SUBSTEPS",
     "NetworkConfig",
     "RSNNState",
     "pack_hidden",
@@ -26,6 +28,12 @@ __all__ = [
     "split_params",
     "float_step",
 ]
+
+
+#: Largest number of connections a network may have (2**28: 256 MiB as booleans, 32 MiB packed).
+MAX_PARAMS = 2**28
+#: Largest number of LIF substeps per environment step (the default is 33).
+MAX_SUBSTEPS = 10_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,15 +108,28 @@ class NetworkConfig:
             if not (isinstance(value, (int, float, np.floating)) and math.isfinite(value)
                     and value > 0):
                 raise ValueError(f"{name} must be a positive finite number (ms), got {value!r}.")
-        if self.substeps < 1:
+        ratio = self.sim_time / self.dt
+        if not 1 <= round(ratio) <= MAX_SUBSTEPS:
             raise ValueError(
-                f"sim_time / dt must give at least one substep, got sim_time={self.sim_time}, "
-                f"dt={self.dt}."
-            )
+                f"sim_time / dt must give between 1 and {MAX_SUBSTEPS:,} substeps per "
+                f"environment step, got sim_time={self.sim_time}, dt={self.dt} "
+                f"({ratio:.3g} substeps); the default is 16.6 / 0.5 = 33.")
         for name in ("v_th", "v_reset", "k_in", "k_h", "k_out"):
             value = getattr(self, name)
-            if not math.isfinite(value):
-                raise ValueError(f"{name} must be finite, got {value!r}.")
+            if not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, got {value!r}.")
+        if not self.v_th > 0:
+            raise ValueError(
+                f"v_th must be positive (initial membrane potentials are drawn from "
+                f"[0, v_th)), got {self.v_th!r}; the default is 1.0.")
+        if not self.v_reset < self.v_th:
+            raise ValueError(
+                f"v_reset must lie below v_th, got v_reset={self.v_reset!r}, v_th={self.v_th!r}.")
+        if self.n_params > MAX_PARAMS:
+            raise ValueError(
+                f"this network would have {self.n_params:,} connections (n_in={self.n_in}, "
+                f"n_hidden={self.n_hidden}, n_out={self.n_out}); at most {MAX_PARAMS:,} are "
+                "supported. Use fewer hidden neurons or a smaller observation.")
 
     # --- derived sizes -------------------------------------------------------------------
     @property

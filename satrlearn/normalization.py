@@ -81,12 +81,48 @@ class ObservationNormalizer:
                 "obs_m2": self.moments.m2, "obs_clip": np.array([self.clip]),
                 "obs_eps": np.array([self.eps])}
 
+    @staticmethod
+    def array_shapes(dim: int) -> dict:
+        """Names of the arrays of :meth:`state_arrays`, with their shapes for ``dim`` inputs."""
+        return {"obs_count": (1,), "obs_mean": (dim,), "obs_m2": (dim,), "obs_clip": (1,),
+                "obs_eps": (1,)}
+
     @classmethod
-    def from_arrays(cls, arrays) -> "ObservationNormalizer":
-        mean = np.asarray(arrays["obs_mean"], dtype=np.float64)
-        norm = cls(mean.shape[0], float(arrays["obs_clip"][0]), float(arrays["obs_eps"][0]))
-        norm.moments = Moments(mean.shape[0], float(arrays["obs_count"][0]), mean,
-                               np.asarray(arrays["obs_m2"], dtype=np.float64))
+    def from_arrays(cls, arrays, dim=None) -> "ObservationNormalizer":
+        """The normaliser saved by :meth:`state_arrays`, validated.
+
+        Raises
+        ------
+        ValueError
+            When an array is missing, has the wrong shape, or holds a value no normaliser can
+            have (NaN or inf moments, a negative count or variance, a clip or eps <= 0).
+        """
+        if dim is None:
+            dim = int(np.shape(arrays["obs_mean"])[0]) if np.ndim(arrays["obs_mean"]) else -1
+        got = {}
+        for name, shape in cls.array_shapes(dim).items():
+            if name not in arrays:
+                raise ValueError(f"the observation normaliser lacks {name!r}.")
+            a = np.asarray(arrays[name])
+            if a.shape != shape or not (np.issubdtype(a.dtype, np.floating)
+                                        or np.issubdtype(a.dtype, np.integer)):
+                raise ValueError(
+                    f"the normaliser's {name} is {a.dtype} {a.shape}, expected a float array "
+                    f"of shape {shape}.")
+            got[name] = a.astype(np.float64)
+        count, clip, eps = got["obs_count"][0], got["obs_clip"][0], got["obs_eps"][0]
+        if not (np.isfinite(count) and count >= 0):
+            raise ValueError(f"the normaliser's count must be >= 0, got {count}.")
+        if not (np.all(np.isfinite(got["obs_mean"])) and np.all(np.isfinite(got["obs_m2"]))):
+            raise ValueError("the normaliser's mean or M2 holds NaN or inf values.")
+        if np.any(got["obs_m2"] < 0):
+            raise ValueError("the normaliser's M2 (sum of squared deviations) is negative.")
+        if not clip > 0:
+            raise ValueError(f"the normaliser's clip must be > 0, got {clip}.")
+        if not (np.isfinite(eps) and eps > 0):
+            raise ValueError(f"the normaliser's eps must be a finite number > 0, got {eps}.")
+        norm = cls(dim, float(clip), float(eps))
+        norm.moments = Moments(dim, float(count), got["obs_mean"], got["obs_m2"])
         norm._refresh()
         return norm
 

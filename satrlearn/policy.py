@@ -8,15 +8,14 @@ through Stable-Baselines3's ``predict`` protocol.
 
 from __future__ import annotations
 
-import io
-import json
+import math
 import os
-import zipfile
 
 import gymnasium as gym
 import numpy as np
 
 from . import _kernels
+from ._files import FileFormatError, read_archive, write_archive
 from .network import (NetworkConfig, pack_bits, pack_hidden, pack_inputs, split_params,
                       unpack_bits)
 from .normalization import ObservationNormalizer
@@ -200,6 +199,8 @@ class ActionMap:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ActionMap":
+        if not isinstance(d, dict):
+            raise ValueError(f"an action space description is a JSON object, got {d!r}.")
         if d.get("type") == "Box":
             shape = tuple(d["shape"])
             dtype = np.dtype(d["dtype"])
@@ -226,10 +227,13 @@ class RSNNPolicy:
     action_space : gymnasium.spaces.Box or gymnasium.spaces.Discrete
     seed : int, optional
         Seeds the initial membrane potentials drawn at each :meth:`reset`.
+    observation_shape : tuple of int, optional
+        Shape of one observation of the environment (default ``(n_in,)``). The policy accepts
+        observations of this shape or flat ones, alone or in a batch.
 
     Attributes
     ----------
-    observation_size, action_space, binary, n_params
+    observation_size, observation_shape, action_space, binary, n_params
     spikes, synaptic_events, steps : int
         Counts since the last reset of the single-environment interface (``policy(obs)``);
         ``spikes / steps`` and ``synaptic_events / steps`` are the per-step activity used for
@@ -245,7 +249,20 @@ class RSNNPolicy:
     """
 
     def __init__(self, config: NetworkConfig, params, normalizer: ObservationNormalizer,
-                 action_space, seed=None):
+                 action_space, seed=None, observation_shape=None):
+        if observation_shape is None:
+            observation_shape = (config.n_in,)
+        try:
+            observation_shape = tuple(int(d) for d in observation_shape)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"observation_shape must be a tuple of ints, got {observation_shape!r}.") from None
+        if (len(observation_shape) > 32 or any(d < 1 for d in observation_shape)
+                or math.prod(observation_shape) != config.n_in):
+            raise ValueError(
+                f"observation_shape {observation_shape} does not hold the network's "
+                f"{config.n_in} inputs.")
+        self.observation_shape = observation_shape
         params = np.asarray(params)
         if params.shape != (config.n_params,):
             raise ValueError(
@@ -302,16 +319,24 @@ class RSNNPolicy:
         return self._batches[k]
 
     def _check_obs(self, observation) -> tuple[np.ndarray, bool]:
-        obs = np.asarray(observation, dtype=np.float64)
-        n_in = self.config.n_in
-        if obs.ndim >= 1 and obs.size == n_in and obs.ndim != 2:
-            obs, single = obs.reshape(1, n_in), True
-        elif obs.ndim == 2 and obs.shape[1] == n_in:
-            single = False
-        else:
+        """``(B, n_in)`` float64 observations, and whether one observation was given."""
+        obs = np.asarray(observation)
+        if np.iscomplexobj(obs) or not (np.issubdtype(obs.dtype, np.number)
+                                        or obs.dtype == np.bool_):
             raise ValueError(
-                f"observation has shape {obs.shape}; this policy expects ({n_in},) or a batch "
-                f"(B, {n_in}). Was it trained on another environment?")
+                f"observations must be real numbers, got dtype {obs.dtype}.")
+        n_in, shape = self.config.n_in, self.observation_shape
+        if obs.shape in (shape, (n_in,)):
+            obs, single = obs.reshape(1, n_in), True
+        elif obs.ndim >= 2 and obs.shape[1:] in (shape, (n_in,)):
+            obs, single = obs.reshape(obs.shape[0], n_in), False
+        else:
+            flat = "" if shape == (n_in,) else f" or ({n_in},)"
+            raise ValueError(
+                f"observation has shape {obs.shape}; this policy expects {shape}{flat}, or a "
+                f"batch of them with a leading batch dimension. Was it trained on another "
+                "environment?")
+        obs = obs.astype(np.float64)
         if not np.all(np.isfinite(obs)):
             raise ValueError("observation contains NaN or inf values.")
         return obs, single
@@ -353,33 +378,66 @@ class RSNNPolicy:
         """
         obs, single = self._check_obs(observation)
         b = obs.shape[0]
+        starts = self._check_episode_start(episode_start, b)
         net = self._batch(b)
         if state is None:
             net.reset(seeds=self._rng.integers(2**63, size=b))
         else:
-            try:
-                v, i_syn, r, s = state
-                net.v[:], net.i_syn[:], net.r[:], net.s[:] = v, i_syn, r, s
-            except (TypeError, ValueError) as exc:
-                raise ValueError(
-                    "state must be the tuple (v, i_syn, r, s) returned by a previous predict() "
-                    f"with the same batch size {b}.") from exc
-        if episode_start is not None:
-            starts = np.flatnonzero(np.asarray(episode_start, dtype=bool).reshape(-1))
-            if len(starts):
-                net.reset(rows=starts, seeds=self._rng.integers(2**63, size=len(starts)))
+            self._check_state(state, net, b)
+            net.v[:], net.i_syn[:], net.r[:], net.s[:] = state
+        if len(starts):
+            net.reset(rows=starts, seeds=self._rng.integers(2**63, size=len(starts)))
         y = net.step(self.normalizer(obs))
         actions = self.action_map(y)
         new_state = (net.v.copy(), net.i_syn.copy(), net.r.copy(), net.s.copy())
         return (actions[0] if single else actions), new_state
 
-    def run_sequence(self, observations, seed=None) -> np.ndarray:
-        """Actions for consecutive observations ``(T, obs_dim)`` from a fresh network state."""
-        obs = np.asarray(observations, dtype=np.float64)
-        if obs.ndim != 2:
+    @staticmethod
+    def _check_episode_start(episode_start, b) -> np.ndarray:
+        """Rows to reset: ``episode_start`` is None, one bool per row, or a bool for one row."""
+        if episode_start is None:
+            return np.zeros(0, dtype=np.int64)
+        flags = np.asarray(episode_start)
+        if flags.dtype != np.bool_ and not (np.issubdtype(flags.dtype, np.integer)
+                                            or np.issubdtype(flags.dtype, np.floating)):
+            raise ValueError(f"episode_start must hold booleans, got dtype {flags.dtype}.")
+        if flags.ndim == 0 and b == 1:
+            flags = flags.reshape(1)
+        if flags.shape != (b,):
             raise ValueError(
-                f"expected observations of shape (T, {self.config.n_in}), got {obs.shape}.")
-        self._check_obs(obs)
+                f"episode_start has shape {flags.shape}; expected ({b},), one flag per "
+                f"observation of the batch (a scalar only for a single observation).")
+        if not np.all((flags == 0) | (flags == 1)):
+            raise ValueError("episode_start must hold booleans (or 0 and 1).")
+        return np.flatnonzero(flags.astype(bool))
+
+    def _check_state(self, state, net, b) -> None:
+        """``state`` must be ``(v, i_syn, r, s)`` as returned by predict() for ``b`` rows."""
+        expected = (net.v, net.i_syn, net.r, net.s)
+        hint = ("state must be the tuple (v, i_syn, r, s) returned by a previous predict() "
+                f"with the same batch size {b}")
+        if not isinstance(state, (tuple, list)) or len(state) != 4:
+            raise ValueError(f"{hint}; got {type(state).__name__}.")
+        for name, got, want in zip(("v", "i_syn", "r", "s"), state, expected):
+            got = np.asarray(got)
+            if got.shape != want.shape:
+                raise ValueError(f"{hint}: {name} has shape {got.shape}, expected {want.shape}.")
+            if name == "s":
+                if got.dtype != np.uint64:
+                    raise ValueError(f"{hint}: s must be uint64 packed spikes, got {got.dtype}.")
+            elif not np.all(np.isfinite(got)):
+                raise ValueError(f"{hint}: {name} holds NaN or inf values.")
+
+    def run_sequence(self, observations, seed=None) -> np.ndarray:
+        """Actions for consecutive observations ``(T, obs_dim)`` from a fresh network state.
+
+        ``(T,) + observation_shape`` is accepted too.
+        """
+        obs, single = self._check_obs(observations)
+        if single:
+            raise ValueError(
+                f"expected a sequence of observations of shape (T, {self.config.n_in}), got "
+                f"{np.shape(observations)}.")
         net = NetworkBatch(self.config, self.params, k=1)
         rng = self._rng if seed is None else np.random.default_rng(seed)
         net.reset(seeds=[rng.integers(2**63)])
@@ -399,64 +457,43 @@ class RSNNPolicy:
             "action_space": self.action_map.to_dict(),
             "binary": bool(self.binary),
             "n_params": int(self.n_params),
+            "observation_shape": list(self.observation_shape),
         }
-        arrays = {"meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)}
+        arrays = {}
         if self.binary:
             arrays["connections"] = pack_bits(self.params)
         else:
             arrays["weights"] = self.params.astype(np.float32)
         arrays.update(self.normalizer.state_arrays())
-        path = os.fspath(path)
-        tmp = path + ".tmp"
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-        os.replace(tmp, path)
-        return path
+        return write_archive(path, meta, arrays, compress=True)
 
     @classmethod
     def load(cls, path, seed=None) -> "RSNNPolicy":
-        """Read a policy written by :meth:`save`. Never unpickles: no code runs on load."""
-        path = os.fspath(path)
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"no policy file at {path!r}.")
-        with open(path, "rb") as fh:
-            data = fh.read()
-        try:
-            arrays = _read_arrays(data)
-            meta = json.loads(bytes(arrays.pop("meta")).decode())
-        except Exception as exc:  # any damage is reported the same way  # noqa: BLE001
-            raise ValueError(
-                f"{path!r} is not a readable satrlearn policy file (damaged, truncated or of "
-                f"another kind): {type(exc).__name__}: {exc}") from None
-        if not isinstance(meta, dict) or meta.get("format") != _MAGIC:
-            raise ValueError(f"{path!r} is not a satrlearn policy file.")
-        if meta.get("version") != FORMAT_VERSION:
-            raise ValueError(
-                f"{path!r} uses policy file format {meta.get('version')}; this satrlearn reads "
-                f"format {FORMAT_VERSION}. Upgrade satrlearn to load it.")
+        """Read a policy written by :meth:`save`. Never unpickles: no code runs on load.
+
+        Every size and constant in the file's description is validated before anything is
+        allocated, only the members the format defines are read, each checked against those
+        sizes first, and the values are checked too (finite weights and normaliser, positive
+        variances). Any other file raises ``ValueError``.
+        """
+        meta, arrays = read_archive(path, _policy_members, what="policy file",
+                                    max_meta_bytes=_MAX_POLICY_META)
         try:
             config = NetworkConfig.from_dict(meta["network"])
-            n_params = config.n_params
             if meta["binary"]:
-                packed = arrays["connections"]
-                if packed.dtype != np.uint8 or packed.shape != (-(-n_params // 8),):
-                    raise ValueError(
-                        f"connections are {packed.dtype} {packed.shape}, expected uint8 "
-                        f"({-(-n_params // 8)},)")
-                params = unpack_bits(packed, n_params)
+                params = unpack_bits(arrays["connections"], config.n_params)
             else:
                 params = arrays["weights"]
-                if params.dtype != np.float32 or params.shape != (n_params,):
-                    raise ValueError(
-                        f"weights are {params.dtype} {params.shape}, expected float32 "
-                        f"({n_params},)")
-            normalizer = ObservationNormalizer.from_arrays(arrays)
+                if not np.all(np.isfinite(params)):
+                    raise ValueError("the weights hold NaN or inf values")
+            normalizer = ObservationNormalizer.from_arrays(arrays, config.n_in)
             action_map = ActionMap.from_dict(meta["action_space"])
-            return cls(config, params, normalizer, action_map, seed=seed)
-        except Exception as exc:  # noqa: BLE001
-            raise ValueError(
-                f"{path!r} is an inconsistent satrlearn policy file: {type(exc).__name__}: "
-                f"{exc}") from None
+            return cls(config, params, normalizer, action_map, seed=seed,
+                       observation_shape=meta.get("observation_shape"))
+        except (KeyError, TypeError, ValueError, OverflowError, AttributeError) as exc:
+            raise FileFormatError(
+                f"{os.fspath(path)!r} is an inconsistent satrlearn policy file: "
+                f"{type(exc).__name__}: {exc}") from None
 
     def __repr__(self):
         kind = "binary" if self.binary else "real"
@@ -464,24 +501,33 @@ class RSNNPolicy:
                 f"n_out={self.config.n_out}, {kind}, action={self.action_map.to_dict()['type']})")
 
 
-_MAX_MEMBER_BYTES = 2**31
+_MAX_POLICY_META = 2**20  # bytes of JSON: network settings and the action space's bounds
 
 
-def _read_arrays(data: bytes) -> dict:
-    """The ``.npy`` members of a zip archive, read with ``allow_pickle=False``.
+def _policy_members(meta: dict) -> dict:
+    """The members a policy file with this ``meta`` must hold: ``{name: (dtype, shape)}``.
 
-    Object arrays are refused, so nothing is unpickled and no code runs however the file was
-    crafted. Every member's CRC-32 is checked as it is read.
+    Validates the description first (format, version, network sizes within
+    :data:`~satrlearn.network.MAX_PARAMS`), so nothing is read for a file that lies.
     """
-    if not data.startswith(b"PK\x03\x04"):
-        raise ValueError("not a zip archive")
-    arrays = {}
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        for info in zf.infolist():
-            if not info.filename.endswith(".npy") or info.file_size > _MAX_MEMBER_BYTES:
-                raise ValueError(f"unexpected member {info.filename!r}")
-            with zf.open(info) as member:
-                arrays[info.filename[:-4]] = np.lib.format.read_array(member, allow_pickle=False)
-                if member.read(1):
-                    raise ValueError(f"trailing data in {info.filename!r}")
-    return arrays
+    if meta.get("format") != _MAGIC:
+        raise FileFormatError("is not a satrlearn policy file.")
+    if meta.get("version") != FORMAT_VERSION:
+        raise FileFormatError(
+            f"uses policy file format {meta.get('version')!r}; this satrlearn reads format "
+            f"{FORMAT_VERSION}. Upgrade satrlearn to load it.")
+    config = NetworkConfig.from_dict(meta["network"])
+    if not isinstance(meta["binary"], bool):
+        raise ValueError(f"'binary' must be true or false, got {meta['binary']!r}")
+    if meta.get("n_params", config.n_params) != config.n_params:
+        raise ValueError(f"n_params {meta['n_params']!r} disagrees with the network "
+                         f"({config.n_params})")
+    if ActionMap.from_dict(meta["action_space"]).n_out != config.n_out:
+        raise ValueError("the action space and the network's outputs disagree")
+    members = {name: (np.float64, shape) for name, shape in
+               ObservationNormalizer.array_shapes(config.n_in).items()}
+    if meta["binary"]:
+        members["connections"] = (np.uint8, (-(-config.n_params // 8),))
+    else:
+        members["weights"] = (np.float32, (config.n_params,))
+    return members

@@ -211,7 +211,7 @@ class BaseSearch(BaseEstimator):
         if self.checkpoint_dir is None:
             raise ValueError("resume() needs checkpoint_dir: the folder the run checkpointed to.")
         callbacks = self._validate_params()
-        meta, arrays = read_checkpoint(self.checkpoint_dir)
+        meta, arrays = read_checkpoint(self.checkpoint_dir, _strategy_of)
         if meta["estimator"] != type(self).__name__:
             raise ValueError(
                 f"the checkpoint in {self.checkpoint_dir!r} is from {meta['estimator']}, not "
@@ -244,6 +244,7 @@ class BaseSearch(BaseEstimator):
                     "the environment, e.g. with gymnasium.wrappers.FlattenObservation.")
             action_map = ActionMap(probe.action_space)
             n_in = int(math.prod(obs_space.shape))
+            self._obs_shape = tuple(int(d) for d in obs_space.shape)
             self._reward_offset_base = (survival_bonus(probe) if self.reward_offset == "auto"
                                         else float(self.reward_offset))
         finally:
@@ -468,12 +469,14 @@ class BaseSearch(BaseEstimator):
             score, (params, norm) = record["eval_mean"], (det_params, normalizer)
         if score > self.best_score_:
             self.best_score_ = score
-            self.best_policy_ = RSNNPolicy(config, params, norm.copy(), action_map)
+            self.best_policy_ = RSNNPolicy(config, params, norm.copy(), action_map,
+                                           observation_shape=getattr(self, "_obs_shape", None))
         return record
 
     def _finalize(self, config, action_map):
         self.policy_ = RSNNPolicy(config, self._make_strategy().mode(self._state),
-                                  self._normalizer.copy(), action_map)
+                                  self._normalizer.copy(), action_map,
+                                  observation_shape=getattr(self, "_obs_shape", None))
         if self.best_policy_ is None:
             self.best_policy_ = self.policy_
 
@@ -497,6 +500,7 @@ class BaseSearch(BaseEstimator):
             "network": self.network_config_.to_dict(),
             "action_space": self.policy_.action_map.to_dict(),
             "env": getattr(self, "_env_id", None),
+            "observation_shape": list(self.policy_.observation_shape),
             "n_generations_done": self.n_generations_,
             "budget": getattr(self, "_budget", None) or {
                 "start": [self.n_generations_, self.env_steps_, self.wall_time_],
@@ -544,7 +548,10 @@ class BaseSearch(BaseEstimator):
             self.best_score_ = -np.inf if meta["best_score"] is None else meta["best_score"]
             best_norm = ObservationNormalizer.from_arrays(
                 {k[len("best/"):]: v for k, v in arrays.items() if k.startswith("best/obs_")})
-            self.best_policy_ = RSNNPolicy(config, arrays["best/params"], best_norm, action_map)
+            shape = meta.get("observation_shape")
+            self._obs_shape = (config.n_in,) if shape is None else tuple(shape)
+            self.best_policy_ = RSNNPolicy(config, arrays["best/params"], best_norm, action_map,
+                                           observation_shape=self._obs_shape)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"inconsistent checkpoint: {exc}") from None
         self.network_config_ = config
@@ -802,6 +809,16 @@ class ESSearch(BaseSearch):
 _ESTIMATORS = {cls.__name__: cls for cls in (SATRSearch, ECSearch, ESSearch)}
 
 
+def _strategy_of(meta):
+    """The search distribution of the estimator a checkpoint's meta describes."""
+    cls = _ESTIMATORS.get(meta.get("estimator"))
+    if cls is None:
+        raise ValueError(f"unknown estimator {meta.get('estimator')!r}.")
+    if not isinstance(meta.get("params"), dict):
+        raise ValueError("the estimator's parameters are missing.")
+    return cls(**meta["params"])._make_strategy()
+
+
 def load_checkpoint(directory, **overrides):
     """The estimator saved in ``directory`` (or a checkpoint file), fitted to its last generation.
 
@@ -813,7 +830,7 @@ def load_checkpoint(directory, **overrides):
     >>> est = load_checkpoint("runs/hopper")           # doctest: +SKIP
     >>> est.resume()                                   # doctest: +SKIP
     """
-    meta, arrays = read_checkpoint(directory)
+    meta, arrays = read_checkpoint(directory, _strategy_of)
     cls = _ESTIMATORS.get(meta.get("estimator"))
     if cls is None:
         raise ValueError(f"unknown estimator {meta.get('estimator')!r} in the checkpoint.")

@@ -26,6 +26,22 @@ class Strategy:
     def init(self, dim: int, rng: np.random.Generator) -> dict:
         raise NotImplementedError
 
+    def state_spec(self, dim: int) -> dict:
+        """``{name: (dtype, shape)}`` of the arrays of :meth:`init`'s state, without building it.
+
+        Checkpoint readers use it to check a file's members before reading them.
+        """
+        raise NotImplementedError
+
+    def check_state(self, state: dict) -> None:
+        """Raise ``ValueError`` when ``state`` holds values this distribution cannot have.
+
+        The base check: every array finite. Subclasses add their own bounds.
+        """
+        for name, a in state.items():
+            if not np.all(np.isfinite(a)):
+                raise ValueError(f"the search state {name!r} holds NaN or inf values.")
+
     def candidates(self, rng: np.random.Generator, pop: int):
         """Seeds and signs of a generation's candidates, drawn in the parent."""
         seeds = rng.integers(0, 2**63, size=pop, dtype=np.int64)
@@ -52,6 +68,17 @@ class Strategy:
     def mode(self, state: dict) -> np.ndarray:
         """The deterministic network of the distribution."""
         raise NotImplementedError
+
+
+def adam_spec(dim: int) -> dict:
+    """State arrays of :func:`adam_direction`: first and second moments and the step count."""
+    return {"m": (np.float64, (dim,)), "v": (np.float64, (dim,)), "t": (np.int64, ())}
+
+
+def check_adam(state: dict) -> None:
+    """Adam's second moments and step count cannot be negative."""
+    if np.any(state["v"] < 0) or state["t"] < 0:
+        raise ValueError("the Adam state has a negative second moment or step count.")
 
 
 def adam_direction(state: dict, g: np.ndarray, beta1: float, beta2: float,

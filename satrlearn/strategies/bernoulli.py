@@ -45,6 +45,15 @@ class BernoulliStrategy(Strategy):
     def init(self, dim, rng):
         return {"rho": np.full(dim, 0.5)}
 
+    def state_spec(self, dim):
+        return {"rho": (np.float64, (dim,))}
+
+    def check_state(self, state):
+        super().check_state(state)
+        rho = state["rho"]
+        if np.any(rho < 0) or np.any(rho > 1):
+            raise ValueError("the connection probabilities rho must lie in [0, 1].")
+
     def distribution(self, state):
         return {"rho": state["rho"]}
 

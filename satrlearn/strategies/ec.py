@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .base import adam_direction
+from .base import adam_direction, adam_spec, check_adam
 from .bernoulli import BernoulliStrategy, local_kl
 
 
@@ -25,6 +25,13 @@ class EC(BernoulliStrategy):
         state = super().init(dim, rng)
         state.update(m=np.zeros(dim), v=np.zeros(dim), t=np.zeros((), dtype=np.int64))
         return state
+
+    def state_spec(self, dim):
+        return {**super().state_spec(dim), **adam_spec(dim)}
+
+    def check_state(self, state):
+        super().check_state(state)
+        check_adam(state)
 
     def step(self, state, g):
         step = self.learning_rate * adam_direction(state, g, self.beta1, self.beta2)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .base import Strategy, adam_direction, candidate_streams
+from .base import Strategy, adam_direction, adam_spec, candidate_streams, check_adam
 
 
 class ES(Strategy):
@@ -25,6 +25,13 @@ class ES(Strategy):
     def init(self, dim, rng):
         return {"mu": np.zeros(dim), "m": np.zeros(dim), "v": np.zeros(dim),
                 "t": np.zeros((), dtype=np.int64)}
+
+    def state_spec(self, dim):
+        return {"mu": (np.float64, (dim,)), **adam_spec(dim)}
+
+    def check_state(self, state):
+        super().check_state(state)
+        check_adam(state)
 
     def candidates(self, rng, pop):
         pairs = rng.integers(0, 2**63, size=pop // 2, dtype=np.int64)
