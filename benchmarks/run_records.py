@@ -16,13 +16,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def write_atomic(path, text):
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    tmp = path + ".tmp"
-    with open(tmp, "w", newline="") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    """Write ``text`` to ``path`` with the library's atomic writer (temp file, fsync, rename)."""
+    from satrlearn._files import atomic_write
+
+    atomic_write(path, lambda fh: fh.write(text), mode="w")
 
 
 def machine_info():
