@@ -36,13 +36,12 @@ import platform
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
-from run_records import code_commit
+from run_records import code_commit, write_atomic
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results")
@@ -146,17 +145,7 @@ def write_csv_atomic(path, header, rows):
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
-    fd, tmp = tempfile.mkstemp(prefix=".run-", suffix=".tmp", dir=os.path.dirname(path))
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(buf.getvalue())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, buf.getvalue())
 
 
 def history_rows(cell: Cell, est, final=None, commit=""):
