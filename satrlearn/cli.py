@@ -3,11 +3,20 @@
 ``satrlearn train`` fits an estimator and writes a run folder::
 
     runs/<env>-<algo>-<YYYYmmdd-HHMMSS>/
+        run.json              arguments, estimator parameters, version, status, returns, wall
+                              time, and every resume; written when the run starts
+        history.csv           one row per generation, the columns of ``history_``, appended
+                              as each generation finishes
+        checkpoint.npz        the search state (every --checkpoint-every generations, at the
+                              end, on Ctrl-C); ``--resume`` continues from it
         policy.npz            the final deterministic network (RSNNPolicy.save)
         best_policy.npz       the deterministic network with the best logged return
-        history.csv           one row per generation, the columns of ``history_``
         learning_curve.png    returns and search diagnostics (needs matplotlib)
-        run.json              arguments, estimator parameters, version, returns, wall time
+
+A folder that holds any of these files is never written into without ``--overwrite``, which
+removes them before the new run starts. A run that completes no generation (Ctrl-C or an
+error in generation 1) leaves nothing behind. Every file that is replaced is replaced
+atomically (:func:`satrlearn._files.atomic_write`).
 
 Every user error (unknown environment or algorithm, missing or damaged file, bad number)
 ends with one line on stderr and exit code 2, without a traceback.
@@ -24,12 +33,16 @@ import math
 import os
 import platform
 import re
+import shlex
 import sys
 import time
 import warnings
 import zipfile
 
-__all__ = ["main", "DEFAULT_ENV", "DEFAULTS", "ALGORITHMS", "read_history", "write_history"]
+from ._files import atomic_write
+from .checkpoint import CHECKPOINT_NAME
+
+__all__ = ["ALGORITHMS", "DEFAULTS", "DEFAULT_ENV", "main", "read_history", "write_history"]
 
 #: Environment trained by ``satrlearn train`` without ``--env``.
 DEFAULT_ENV = "Hopper-v5"
@@ -62,6 +75,16 @@ _ALGO_OPTIONS = {
 }
 
 EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 130
+
+#: Files of a run folder. A folder holding any of them holds a run: ``train`` writes into it
+#: only with ``--overwrite`` (which removes them first) or ``--resume``.
+RUN_FILES = ("run.json", "history.csv", CHECKPOINT_NAME, "policy.npz", "best_policy.npz",
+             "learning_curve.png")
+
+# what --resume takes besides the folder: options that do not change the search
+_RESUME_OPTIONS = ("resume", "n_jobs", "quiet", "checkpoint_every")
+# attributes of the parsed arguments that are not options of the command
+_NOT_OPTIONS = ("func", "command", "given")
 
 
 class UsageError(Exception):
@@ -100,14 +123,72 @@ _nonnegative_float = _number_arg(float, lambda v: v >= 0, "a finite number >= 0"
 
 # --- history files -----------------------------------------------------------------------
 def write_history(history, path):
-    """Write a ``history_`` dict of equal-length lists as CSV with a header row."""
+    """Write a ``history_`` dict of equal-length lists as CSV with a header row.
+
+    The file is replaced atomically: a reader, a crash or Ctrl-C sees the old file or the
+    new one, never a part.
+
+    Parameters
+    ----------
+    history : dict of lists
+        Column name to values, one value per generation (an estimator's ``history_``).
+    path : str or path-like
+        The CSV file to write.
+
+    Returns
+    -------
+    str
+        The path written.
+    """
     keys = list(history)
-    rows = zip(*(history[k] for k in keys))
-    with open(path, "w", newline="") as fh:
+
+    def write(fh):
         writer = csv.writer(fh)
         writer.writerow(keys)
-        writer.writerows(rows)
-    return os.fspath(path)
+        writer.writerows(zip(*(history[k] for k in keys)))
+
+    return atomic_write(path, write, mode="w")
+
+
+class _HistoryAppender:
+    """A fit callback that appends each finished generation's row to ``history.csv``.
+
+    Rows are written as ``write_history`` writes them, so the file grows into exactly what
+    ``write_history(est.history_, path)`` would write. Each row is handed to the operating
+    system before the next generation starts: a killed process keeps it. If a write fails the
+    appender stops (a half-written row must not be followed by others) and says so once; the
+    file is rewritten whole when the run ends.
+
+    Parameters
+    ----------
+    path : str
+        The ``history.csv`` to append to; it already holds the header and ``n_rows`` rows.
+    n_rows : int
+        Rows already in the file.
+    """
+
+    def __init__(self, path, n_rows):
+        self.path = path
+        self.n_rows = n_rows
+        self.failed = False
+
+    def __call__(self, est, record):
+        history = est.history_
+        keys = list(history)
+        n_done = len(history[keys[0]])
+        if self.failed or n_done <= self.n_rows:
+            return
+        try:
+            with open(self.path, "a", newline="") as fh:
+                csv.writer(fh).writerows([history[k][i] for k in keys]
+                                         for i in range(self.n_rows, n_done))
+        except OSError as exc:
+            self.failed = True
+            print(f"satrlearn train: warning: cannot append to {self.path!r} "
+                  f"({exc.strerror or exc}); it will be written when the run ends.",
+                  file=sys.stderr)
+            return
+        self.n_rows = n_done
 
 
 def _number(text):
@@ -151,7 +232,11 @@ def read_history(path):
 
 # --- train -------------------------------------------------------------------------------
 def _check_env(env_id):
-    """Build and close ``env_id`` once, so that a bad id fails before any work or file."""
+    """Make ``env_id``, reset it and take one step, then close it.
+
+    A bad id, a missing dependency or an environment that fails at once is reported before
+    any work is done or any file written.
+    """
     import gymnasium as gym
 
     try:
@@ -161,7 +246,20 @@ def _check_env(env_id):
     except ImportError as exc:
         raise UsageError(f"environment {env_id!r} needs a package that is missing: {exc}") \
             from None
-    env.close()
+    except Exception as exc:  # noqa: BLE001 (an env's constructor may raise anything)
+        raise UsageError(f"cannot make environment {env_id!r}: {type(exc).__name__}: {exc}. "
+                         "Fix the environment or choose another --env.") from None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the run's own environments warn where it matters
+            env.reset(seed=0)
+            env.step(env.action_space.sample())
+    except Exception as exc:  # noqa: BLE001 (so may its reset and step)
+        raise UsageError(f"environment {env_id!r} fails on its first reset or step: "
+                         f"{type(exc).__name__}: {exc}. Fix the environment or choose another "
+                         "--env.") from None
+    finally:
+        env.close()
 
 
 def _default_out(env_id, algo):
@@ -170,19 +268,122 @@ def _default_out(env_id, algo):
     return os.path.join("runs", f"{safe_env}-{algo}-{stamp}")
 
 
-def _prepare_out(out, overwrite):
-    """Create the run folder; refuse to mix two runs in one folder. Returns (path, created)."""
+def _now():
+    return datetime.datetime.now().isoformat(timespec="seconds")
+
+
+def _read_run(folder):
+    """The ``run.json`` of a run folder as a dict, or None when it is missing or unreadable."""
+    try:
+        with open(os.path.join(folder, "run.json")) as fh:
+            run = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    return run if isinstance(run, dict) else None
+
+
+def _run_status(run):
+    """``running`` (or killed), ``interrupted``, ``failed`` or ``finished``."""
+    if "status" in run:
+        return run["status"]
+    # run.json written before the status field: only at the end of a run
+    return "interrupted" if run.get("interrupted") else "finished"
+
+
+def _run_env(run):
+    """The environment id a run.json records, or None."""
+    env = run.get("env")
+    if env is None and isinstance(run.get("arguments"), dict):
+        env = run["arguments"].get("env")
+    return env if isinstance(env, str) else None
+
+
+def _refuse_existing_run(out):
+    """Raise UsageError when ``out`` holds files of a run, saying how to continue or replace it."""
+    present = [name for name in RUN_FILES if os.path.isfile(os.path.join(out, name))]
+    if not present:
+        return
+    run = _read_run(out)
+    status = None if run is None else _run_status(run)
+    resume = f"`satrlearn train --resume {shlex.quote(out)}`"
+    if CHECKPOINT_NAME in present and status != "finished":
+        why = {None: "a checkpoint without a readable run.json: it was stopped before the end",
+               "running": "it was stopped before the end, or is still running",
+               "interrupted": "it was interrupted",
+               "failed": "it stopped on an error"}.get(status, f"status {status!r}")
+        raise UsageError(f"{out!r} holds an unfinished run ({why}); continue it with {resume}, "
+                         "pass --overwrite to replace it, or choose another --out.")
+    if status == "finished":
+        raise UsageError(f"{out!r} already holds a finished run; choose another --out or pass "
+                         "--overwrite to replace it.")
+    raise UsageError(f"{out!r} already holds files of a run ({', '.join(present)}); choose "
+                     "another --out or pass --overwrite to replace them.")
+
+
+def _prepare_out(out, overwrite, unique=False):
+    """Create the run folder; refuse to mix two runs in one folder. Returns (path, created).
+
+    With ``unique`` (the default name, made from the time) a taken name gets a ``-2``,
+    ``-3``, ... suffix instead. With ``overwrite`` the files of the run already there are
+    removed, so a new run stopped early leaves no mix of two runs.
+    """
+    if unique:
+        for n in range(1, 1000):
+            path = out if n == 1 else f"{out}-{n}"
+            try:
+                os.makedirs(path)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise UsageError(f"cannot create the output folder {path!r}: "
+                                 f"{exc.strerror}.") from None
+            return path, True
+        raise UsageError(f"every folder name from {out!r} to {out!r}-999 is taken; pass --out.")
     if os.path.exists(out) and not os.path.isdir(out):
         raise UsageError(f"--out {out!r} is a file; give a folder path.")
-    if os.path.isfile(os.path.join(out, "run.json")) and not overwrite:
-        raise UsageError(f"{out!r} already holds a run; choose another --out or pass "
-                         "--overwrite.")
+    if not overwrite:
+        _refuse_existing_run(out)
     created = not os.path.exists(out)
     try:
         os.makedirs(out, exist_ok=True)
+        if overwrite:
+            for name in RUN_FILES:
+                if os.path.isfile(os.path.join(out, name)):
+                    os.unlink(os.path.join(out, name))
     except OSError as exc:
-        raise UsageError(f"cannot create the output folder {out!r}: {exc.strerror}.") from None
+        raise UsageError(f"cannot prepare the output folder {out!r}: {exc.strerror}.") from None
     return out, created
+
+
+def _discard(out, created):
+    """Remove what a run that completed no generation wrote (and its folder, if it made it)."""
+    for name in RUN_FILES:
+        try:
+            os.unlink(os.path.join(out, name))
+        except FileNotFoundError:
+            pass
+    if created:
+        try:
+            os.rmdir(out)
+        except OSError:  # something else was put there meanwhile: keep it
+            pass
+
+
+def _write_run(out, run):
+    """Write ``run.json`` atomically."""
+    text = json.dumps(_jsonable(run), indent=2) + "\n"
+    return atomic_write(os.path.join(out, "run.json"), lambda fh: fh.write(text), mode="w")
+
+
+def _options_given(argv):
+    """The ``train`` options written in ``argv`` (dest -> value), without the defaults."""
+    parser = argparse.ArgumentParser(add_help=False)
+    _add_train_arguments(parser)
+    unset = object()
+    dests = vars(parser.parse_args([]))
+    namespace = argparse.Namespace(**{dest: unset for dest in dests})
+    given = vars(parser.parse_args(argv, namespace=namespace))
+    return {dest: value for dest, value in given.items() if value is not unset}
 
 
 def _make_estimator(args):
@@ -219,15 +420,21 @@ def _make_estimator(args):
 
 
 def _load_for_resume(args):
-    from .checkpoint import CHECKPOINT_NAME
     from .search import load_checkpoint
 
     if not os.path.isfile(os.path.join(args.resume, CHECKPOINT_NAME)):
+        if _read_run(args.resume) is not None:
+            raise UsageError(
+                f"no checkpoint in {args.resume!r}: the run stopped before its first checkpoint "
+                f"(written every --checkpoint-every generations); start it again with "
+                f"`satrlearn train ... --out {shlex.quote(args.resume)} --overwrite`.")
         raise UsageError(f"no checkpoint in {args.resume!r}: --resume takes a run folder "
                          f"written by satrlearn train (it holds {CHECKPOINT_NAME}).")
+    overrides = {"n_jobs": args.n_jobs, "verbose": 0 if args.quiet else 1}
+    if "checkpoint_every" in getattr(args, "given", {}):
+        overrides["checkpoint_every"] = args.checkpoint_every
     try:
-        est = load_checkpoint(args.resume, n_jobs=args.n_jobs,
-                              verbose=0 if args.quiet else 1)
+        est = load_checkpoint(args.resume, **overrides)
     except (ValueError, TypeError) as exc:
         raise UsageError(str(exc)) from None
     if est._env_id is None:
@@ -288,107 +495,254 @@ def _jsonable(value):
     return repr(value)
 
 
-def _cmd_train(args):
-    import numpy as np
+def _params(est):
+    return {k: v for k, v in est.get_params().items() if k != "callbacks"}
 
+
+def _start_record(args, est, env_id):
+    """The run.json of a new run, written before its first generation."""
     import satrlearn
 
+    return {
+        "satrlearn_version": satrlearn.__version__,
+        "python": platform.python_version(),
+        "command": "train",
+        "env": env_id,
+        "arguments": {k: v for k, v in vars(args).items() if k not in _NOT_OPTIONS},
+        "estimator": type(est).__name__,
+        "params": _params(est),
+        "status": "running",
+        "started": _now(),
+    }
+
+
+def _record_from_checkpoint(est, env_id, out):
+    """A run.json for a checkpointed run that has none (killed before it was written, or
+    started from Python): the ``satrlearn train`` arguments that start the same run."""
+    import satrlearn
+
+    p = est.get_params()
+    algo = next(a for a, name in ALGORITHMS.items() if name == type(est).__name__)
+    arguments = {k: v for k, v in vars(build_parser().parse_args(["train"])).items()
+                 if k not in _NOT_OPTIONS}
+    arguments.update(
+        env=env_id, algo=algo, pop=p["pop"], generations=p["n_generations"],
+        total_timesteps=p["total_timesteps"], max_time=p["max_time"],
+        reward_offset=p["reward_offset"], offset_schedule=p["offset_schedule"],
+        eval_every=p["eval_every"] or 0, eval_episodes=p["eval_episodes"],
+        n_hidden=p["n_hidden"], episodes=p["n_episodes"],
+        max_episode_steps=p["max_episode_steps"], n_jobs=p["n_jobs"], seed=p["random_state"],
+        checkpoint_every=p["checkpoint_every"], quiet=p["verbose"] == 0, out=out)
+    arguments.update({dest: p[param] for dest, param in _ALGO_OPTIONS[algo].items()})
+    return {
+        "satrlearn_version": satrlearn.__version__,
+        "python": platform.python_version(),
+        "command": "train",
+        "env": env_id,
+        "arguments": arguments,
+        "arguments_from": "checkpoint",
+        "estimator": type(est).__name__,
+        "params": _params(est),
+        "status": "running",
+        "started": None,
+    }
+
+
+def _cmd_train(args):
     if args.resume:
-        est, env_id = _load_for_resume(args)
-        out, created = args.resume, False
-        print(f"resuming {type(est).__name__} on {env_id} from generation "
-              f"{est.n_generations_} ({est.env_steps_} env steps, {est.wall_time_:.0f} s) "
-              f"towards {_describe_budget(est)} in {out}", flush=True)
-        run_search = est.resume
+        return _train_resume(args)
+    return _train_new(args)
+
+
+def _train_new(args):
+    from .search import HISTORY_KEYS
+
+    env_id = args.env
+    est = _make_estimator(args)
+    _check_env(env_id)  # before anything is created
+    out, created = _prepare_out(args.out or _default_out(env_id, args.algo), args.overwrite,
+                                unique=args.out is None)
+    history_path = os.path.join(out, "history.csv")
+    est.set_params(checkpoint_dir=out, callbacks=[_HistoryAppender(history_path, 0)])
+    run = _start_record(args, est, env_id)
+    try:
+        _write_run(out, run)
+        write_history({key: [] for key in HISTORY_KEYS}, history_path)
+    except OSError as exc:
+        _discard(out, created)
+        raise UsageError(f"cannot write into {out!r}: {exc.strerror or exc}.") from None
+    except KeyboardInterrupt:
+        _discard(out, created)
+        raise
+    print(f"training {type(est).__name__} on {env_id}: population {args.pop}, "
+          f"{_describe_budget(est)}, {args.n_hidden} neurons, n_jobs "
+          f"{args.n_jobs}, seed {args.seed}", flush=True)
+    return _run_and_save(est, functools.partial(est.fit, env_id), env_id, out, run, args,
+                         created=created)
+
+
+def _train_resume(args):
+    given = getattr(args, "given", {})
+    ignored = ["--" + dest.replace("_", "-") for dest in given if dest not in _RESUME_OPTIONS]
+    if ignored:
+        raise UsageError(
+            f"{', '.join(ignored)} cannot be used with --resume: the run continues with the "
+            f"options it was started with (its run.json lists them); drop "
+            f"{'it' if len(ignored) == 1 else 'them'}, or start a new run with --out. Only "
+            "--n-jobs, --quiet and --checkpoint-every apply to a resumed run.")
+    out = args.resume
+    est, env_id = _load_for_resume(args)
+    _check_env(env_id)
+    run = _read_run(out) or _record_from_checkpoint(est, env_id, out)
+    run["env"] = env_id
+    if not isinstance(run.get("resumes"), list):
+        run["resumes"] = []
+    entry = {"started": _now(), "from_generation": int(est.n_generations_),
+             "options": {k: v for k, v in given.items() if k != "resume"}}
+    run["resumes"].append(entry)
+    run["status"] = "running"
+    history_path = os.path.join(out, "history.csv")
+    try:
+        # the checkpoint's rows: rows a killed run appended after its last checkpoint go,
+        # the generations that follow are appended again as they finish
+        write_history(est.history_, history_path)
+        _write_run(out, run)
+    except OSError as exc:
+        raise UsageError(f"cannot write into {out!r}: {exc.strerror or exc}.") from None
+    est.set_params(callbacks=[_HistoryAppender(history_path, len(est.history_["generation"]))])
+    print(f"resuming {type(est).__name__} on {env_id} from generation "
+          f"{est.n_generations_} ({est.env_steps_} env steps, {est.wall_time_:.0f} s) "
+          f"towards {_describe_budget(est)} in {out}", flush=True)
+    return _run_and_save(est, est.resume, env_id, out, run, args, entry=entry)
+
+
+def _outcome(est, interrupted, wall):
+    """The run.json fields that describe where the search stands."""
+    import numpy as np
+
+    n_gen = est.n_generations_
+    return {
+        "network": est.network_config_.to_dict(),
+        "generations": n_gen,
+        "env_steps": int(est.env_steps_),
+        "final_return_det": est.history_["return_det"][-1] if n_gen else None,
+        "best_score": float(est.best_score_) if np.isfinite(est.best_score_) else None,
+        "reward_offset": float(est.reward_offset_),
+        "interrupted": bool(interrupted),
+        "fit_wall_time": wall,
+        "search_wall_time": float(est.wall_time_),
+    }
+
+
+def _keep_after_error(est, out, run, entry, created, start_gen, error, wall):
+    """Record a search that stopped on ``error``; the message for the user, or None when the
+    error is not one a user can fix (it is then raised as it is).
+
+    With no generation finished in this command a new run leaves nothing behind and a
+    resumed one keeps its files; otherwise the completed generations stay (the estimator
+    checkpointed the last one) for ``--resume``.
+    """
+    import satrlearn
+
+    n_gen = getattr(est, "n_generations_", 0)
+    text = f"{type(error).__name__}: {error}"
+    if entry is not None:
+        entry.update(status="failed", to_generation=n_gen, ended=_now(), error=text)
+    kept = ""
+    if n_gen == start_gen and entry is None:
+        _discard(out, created)
+    elif n_gen == start_gen:
+        run["status"] = "failed"
+        _write_run(out, run)
     else:
-        env_id = args.env
-        est = _make_estimator(args)
-        _check_env(env_id)
-        out, created = _prepare_out(args.out or _default_out(env_id, args.algo),
-                                    args.overwrite)
-        est.set_params(checkpoint_dir=out)
-        print(f"training {type(est).__name__} on {env_id}: population {args.pop}, "
-              f"{_describe_budget(est)}, {args.n_hidden} neurons, n_jobs "
-              f"{args.n_jobs}, seed {args.seed}", flush=True)
-        run_search = functools.partial(est.fit, env_id)
+        write_history(est.history_, os.path.join(out, "history.csv"))
+        run.update(_outcome(est, False, wall), status="failed", error=text)
+        _write_run(out, run)
+        kept = (f" The {n_gen} completed generation(s) are kept in {out!r} ({CHECKPOINT_NAME}, "
+                f"history.csv); fix the cause and continue with `satrlearn train --resume "
+                f"{shlex.quote(out)}`.")
+    if not isinstance(error, (ValueError, TypeError, satrlearn.RolloutError)):
+        return None
+    return f"{error}{kept}"
+
+
+def _run_and_save(est, run_search, env_id, out, run, args, created=False, entry=None):
+    """Run the search, then write the run's files. ``entry`` is the run's record of this
+    resume (None for a new run, whose folder this command ``created`` or not)."""
+    start_gen = getattr(est, "n_generations_", 0)
+    interrupted = False
     t0 = time.perf_counter()
     try:
         with warnings.catch_warnings():
             # the interruption is reported below, with what was kept
             warnings.filterwarnings("ignore", message="fit interrupted", category=RuntimeWarning)
             run_search()
-    except KeyboardInterrupt:
-        # stopped outside the generation loop (while starting workers): nothing to keep
-        if created and not os.listdir(out):
-            os.rmdir(out)
-        print("interrupted before the first generation completed; nothing was saved.",
-              file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except (ValueError, TypeError, satrlearn.RolloutError) as exc:
-        if created and not os.listdir(out):
-            os.rmdir(out)
-        raise UsageError(str(exc)) from None
+    except KeyboardInterrupt:  # outside the generation loop (making the env, starting workers)
+        interrupted = True
+    except Exception as exc:
+        message = _keep_after_error(est, out, run, entry, created, start_gen, exc,
+                                    time.perf_counter() - t0)
+        if message is None:  # not the user's to fix: the traceback helps
+            raise
+        raise UsageError(message) from None
     wall = time.perf_counter() - t0
+    interrupted = interrupted or bool(getattr(est, "interrupted_", False))
+    n_gen = getattr(est, "n_generations_", 0)
+    status = "interrupted" if interrupted else "finished"
+    if entry is not None:
+        entry.update(status=status, to_generation=n_gen, ended=_now())
+    if interrupted and n_gen == start_gen:
+        # no generation finished in this command: a new run leaves nothing behind, a resumed
+        # one stays as it was (its checkpoint is rewritten with the same state)
+        if entry is None:
+            _discard(out, created)
+            print("interrupted before the first generation completed; nothing was saved.",
+                  file=sys.stderr)
+        else:
+            run["status"] = status
+            _write_run(out, run)
+            print(f"interrupted before a generation completed; the run in {out} is as it "
+                  "was.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
     history = est.history_
-    n_gen = est.n_generations_
-    final = history["return_det"][-1] if n_gen else None
-    best = float(est.best_score_) if np.isfinite(est.best_score_) else None
-    # fresh episodes (seeds apart from training's) for the closing line; a run stopped before
-    # its first generation has nothing worth measuring
+    history_path = write_history(history, os.path.join(out, "history.csv"))
+    run.update(_outcome(est, interrupted, wall))
+
+    # fresh episodes (seeds apart from training's) for the closing line; a run of 0
+    # generations has nothing worth measuring
     report = {}
     if n_gen:
         try:
-            report = _final_report(est, env_id, DEFAULTS["final_episodes"], 10_000 + args.seed)
+            seed = run.get("arguments", {}).get("seed") or 0
+            report = _final_report(est, env_id, DEFAULTS["final_episodes"], 10_000 + seed)
         except KeyboardInterrupt:  # a second Ctrl-C skips the measurement, not the files
             pass
 
     saved = []
     saved.append(("policy", est.policy_.save(os.path.join(out, "policy.npz"))))
     saved.append(("best policy", est.best_policy_.save(os.path.join(out, "best_policy.npz"))))
-    saved.append(("history", write_history(history, os.path.join(out, "history.csv"))))
+    saved.append(("history", history_path))
     plot_note = None
     if n_gen:
         try:
-            from .plotting import plot_history
-            saved.append(("learning curve", plot_history(
+            saved.append(("learning curve", _draw(
                 history, os.path.join(out, "learning_curve.png"),
                 title=f"{type(est).__name__} on {env_id}")))
         except ImportError as exc:
             plot_note = f"learning curve not drawn: {exc}"
     else:
         plot_note = "learning curve not drawn: no generation completed."
-    params = {k: v for k, v in est.get_params().items() if k != "callbacks"}
-    run = {
-        "satrlearn_version": satrlearn.__version__,
-        "python": platform.python_version(),
-        "command": "train",
-        "arguments": {k: v for k, v in vars(args).items() if k not in ("func", "command")},
-        "estimator": type(est).__name__,
-        "params": params,
-        "network": est.network_config_.to_dict(),
-        "generations": n_gen,
-        "env_steps": int(est.env_steps_),
-        "final_return_det": final,
-        "best_score": best,
-        "reward_offset": float(est.reward_offset_),
-        "final_evaluation": report,
-        "interrupted": bool(est.interrupted_),
-        "fit_wall_time": wall,
-        "search_wall_time": float(est.wall_time_),
-        "finished": datetime.datetime.now().isoformat(timespec="seconds"),
-        "files": {name: os.path.basename(path) for name, path in saved},
-    }
-    run_path = os.path.join(out, "run.json")
-    with open(run_path, "w") as fh:
-        json.dump(_jsonable(run), fh, indent=2)
-        fh.write("\n")
-    saved.append(("run description", run_path))
+    run.update(status=status, final_evaluation=report, finished=_now(),
+               files={name: os.path.basename(path) for name, path in saved})
+    run.pop("error", None)
+    saved.append(("run description", _write_run(out, run)))
 
     for name, path in saved:
         print(f"saved {name} to {path}")
     if plot_note:
         print(plot_note)
-    if est.interrupted_:
+    if interrupted:
         print(f"interrupted: kept the {n_gen} completed generation(s).")
     if est.reward_offset_:
         print(f"training fitness: the true return less {est.reward_offset_:g} per step "
@@ -397,20 +751,31 @@ def _cmd_train(args):
         print(f"final policy: {_describe_policy(report['policy'])}")
         print(f"after {n_gen} generations, {est.env_steps_} env steps, {wall:.1f} s: "
               f"best policy {_describe_policy(report['best_policy'])}")
-    else:
-        print("no generation completed: the saved policies are untrained.")
-    return EXIT_INTERRUPTED if est.interrupted_ else EXIT_OK
+    elif not n_gen:
+        print("no generation was run (--generations 0): the saved policies are untrained.")
+    return EXIT_INTERRUPTED if interrupted else EXIT_OK
+
+
+def _draw(history, path, title=None):
+    """Draw the learning curve into ``path`` atomically; its extension picks the format."""
+    import tempfile
+
+    from .plotting import plot_history
+
+    # drawn aside, then put in place whole: a reader or a Ctrl-C never sees half an image
+    with tempfile.TemporaryDirectory(prefix="satrlearn-plot-") as scratch:
+        drawn = plot_history(history, os.path.join(scratch, os.path.basename(path)),
+                             title=title)
+        with open(drawn, "rb") as fh:
+            image = fh.read()
+    return atomic_write(path, lambda fh: fh.write(image))
 
 
 # --- evaluate ----------------------------------------------------------------------------
 def _env_from_run(policy_path):
     """The environment id recorded in run.json beside a policy file, if there is one."""
-    run_path = os.path.join(os.path.dirname(os.path.abspath(policy_path)), "run.json")
-    try:
-        with open(run_path) as fh:
-            return json.load(fh)["arguments"]["env"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    run = _read_run(os.path.dirname(os.path.abspath(policy_path)))
+    return None if run is None else _run_env(run)
 
 
 def _cmd_evaluate(args):
@@ -476,23 +841,29 @@ def _cmd_evaluate(args):
 
 
 # --- plot --------------------------------------------------------------------------------
-def _cmd_plot(args):
-    from .plotting import plot_history
+def _plot_target(out, run_dir):
+    """The image file ``satrlearn plot`` writes for ``--out`` (None: the run's default)."""
+    if out is None:
+        return os.path.join(run_dir, "learning_curve.png")
+    if os.path.isdir(out) or out.endswith(("/", os.sep)):
+        return os.path.join(out, "learning_curve.png")
+    if not os.path.splitext(out)[1]:
+        return out + ".png"  # what savefig would write: name the file that exists
+    return out
 
+
+def _cmd_plot(args):
     if not os.path.exists(args.run):
         raise UsageError(f"no run folder or history file at {args.run!r}.")
     history = read_history(args.run)
     run_dir = args.run if os.path.isdir(args.run) else os.path.dirname(args.run)
-    out = args.out or os.path.join(run_dir, "learning_curve.png")
+    out = _plot_target(args.out, run_dir)
+    run = _read_run(run_dir)
     title = None
+    if run is not None and isinstance(run.get("estimator"), str) and _run_env(run):
+        title = f"{run['estimator']} on {_run_env(run)}"
     try:
-        with open(os.path.join(run_dir, "run.json")) as fh:
-            run = json.load(fh)
-        title = f"{run['estimator']} on {run['arguments']['env']}"
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    try:
-        path = plot_history(history, out, title=title)
+        path = _draw(history, out, title=title)
     except (ImportError, ValueError, TypeError) as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:
@@ -502,6 +873,69 @@ def _cmd_plot(args):
 
 
 # --- parser ------------------------------------------------------------------------------
+def _add_train_arguments(parser):
+    """Add the options of ``satrlearn train`` to ``parser``."""
+    d = DEFAULTS
+    parser.add_argument("--env", default=DEFAULT_ENV,
+                        help=f"Gymnasium environment id (default {DEFAULT_ENV})")
+    parser.add_argument("--algo", choices=sorted(ALGORITHMS), default=d["algo"],
+                        help=f"search algorithm (default {d['algo']})")
+    parser.add_argument("--pop", type=_positive_int, default=d["pop"],
+                        help=f"population size (default {d['pop']})")
+    parser.add_argument("--total-timesteps", type=_positive_int, default=None,
+                        help="environment steps to use (the whole population's)")
+    parser.add_argument("--max-time", type=_positive_float, default=None, metavar="SECONDS",
+                        help="seconds of search")
+    parser.add_argument("--generations", type=_nonnegative_int, default=None,
+                        help="generations to run. The run stops at the first of "
+                             "--total-timesteps, --max-time and --generations given; with none "
+                             f"given, {d['total_timesteps']} env steps or {d['max_time']:g} s")
+    parser.add_argument("--reward-offset", type=_reward_offset, default="auto",
+                        help="reward taken off every step in the training fitness only; 'auto' "
+                             "(default) takes the task's survival bonus (1 on Hopper/Walker2d/"
+                             "Ant, 5 on Humanoid, else 0); 0 turns it off")
+    parser.add_argument("--offset-schedule", choices=("constant", "linear"),
+                        default="constant",
+                        help="'linear' lowers the offset to 0 by the end of the budget")
+    parser.add_argument("--eval-every", type=_nonnegative_int, default=10,
+                        help="evaluate the deterministic network every N generations and after "
+                             "the last (default 10; 0 turns it off)")
+    parser.add_argument("--eval-episodes", type=_positive_int, default=5,
+                        help="fresh episodes per evaluation (default 5)")
+    parser.add_argument("--n-hidden", type=_positive_int, default=d["n_hidden"],
+                        help=f"spiking neurons (default {d['n_hidden']})")
+    parser.add_argument("--episodes", type=_positive_int, default=d["episodes"],
+                        help=f"episodes per candidate (default {d['episodes']})")
+    parser.add_argument("--max-episode-steps", type=_positive_int, default=None,
+                        help="cut episodes at this many steps (default: the env's time limit)")
+    parser.add_argument("--n-jobs", type=_n_jobs, default=d["n_jobs"],
+                        help=f"worker processes, -1 for every core (default {d['n_jobs']})")
+    parser.add_argument("--seed", type=_nonnegative_int, default=d["seed"],
+                        help=f"random seed (default {d['seed']})")
+    parser.add_argument("--eta", type=_positive_float, default=None,
+                        help="SATR step size (satr only; default: SATRSearch's)")
+    parser.add_argument("--learning-rate", type=_positive_float, default=None,
+                        help="Adam/AdamW step size (ec and es only)")
+    parser.add_argument("--trust-region", type=_positive_float, default=None,
+                        help="KL budget per generation, turns EC into EC+TR (ec only)")
+    parser.add_argument("--sigma", type=_positive_float, default=None,
+                        help="noise scale (es only)")
+    parser.add_argument("--out", default=None,
+                        help="output folder (default runs/<env>-<algo>-<YYYYmmdd-HHMMSS>); "
+                             "a folder that holds a run is refused without --overwrite")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the run in --out: its files are removed when the new "
+                             "run starts")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--checkpoint-every", type=_positive_int, default=5,
+                        help="write the search state to the run folder every N generations "
+                             "(default 5; always at the end and on Ctrl-C)")
+    parser.add_argument("--resume", metavar="RUN_DIR", default=None,
+                        help="continue the run checkpointed in RUN_DIR to the budget it was "
+                             "started with, with its options; only --n-jobs, --quiet and "
+                             "--checkpoint-every may be given with it")
+
+
 def build_parser():
     """The argument parser of the ``satrlearn`` command."""
     from . import __version__
@@ -518,61 +952,7 @@ def build_parser():
         "train", help="fit a policy and save it with its history",
         description="Fit a spiking policy on a Gymnasium environment and save policy.npz, "
                     "best_policy.npz, history.csv, learning_curve.png and run.json.")
-    train.add_argument("--env", default=DEFAULT_ENV,
-                       help=f"Gymnasium environment id (default {DEFAULT_ENV})")
-    train.add_argument("--algo", choices=sorted(ALGORITHMS), default=d["algo"],
-                       help=f"search algorithm (default {d['algo']})")
-    train.add_argument("--pop", type=_positive_int, default=d["pop"],
-                       help=f"population size (default {d['pop']})")
-    train.add_argument("--total-timesteps", type=_positive_int, default=None,
-                       help="environment steps to use (the whole population's)")
-    train.add_argument("--max-time", type=_positive_float, default=None, metavar="SECONDS",
-                       help="seconds of search")
-    train.add_argument("--generations", type=_nonnegative_int, default=None,
-                       help="generations to run. The run stops at the first of "
-                            "--total-timesteps, --max-time and --generations given; with none "
-                            f"given, {d['total_timesteps']} env steps or {d['max_time']:g} s")
-    train.add_argument("--reward-offset", type=_reward_offset, default="auto",
-                       help="reward taken off every step in the training fitness only; 'auto' "
-                            "(default) takes the task's survival bonus (1 on Hopper/Walker2d/"
-                            "Ant, 5 on Humanoid, else 0); 0 turns it off")
-    train.add_argument("--offset-schedule", choices=("constant", "linear"),
-                       default="constant",
-                       help="'linear' lowers the offset to 0 by the end of the budget")
-    train.add_argument("--eval-every", type=_nonnegative_int, default=10,
-                       help="evaluate the deterministic network every N generations and after "
-                            "the last (default 10; 0 turns it off)")
-    train.add_argument("--eval-episodes", type=_positive_int, default=5,
-                       help="fresh episodes per evaluation (default 5)")
-    train.add_argument("--n-hidden", type=_positive_int, default=d["n_hidden"],
-                       help=f"spiking neurons (default {d['n_hidden']})")
-    train.add_argument("--episodes", type=_positive_int, default=d["episodes"],
-                       help=f"episodes per candidate (default {d['episodes']})")
-    train.add_argument("--max-episode-steps", type=_positive_int, default=None,
-                       help="cut episodes at this many steps (default: the env's time limit)")
-    train.add_argument("--n-jobs", type=_n_jobs, default=d["n_jobs"],
-                       help=f"worker processes, -1 for every core (default {d['n_jobs']})")
-    train.add_argument("--seed", type=_nonnegative_int, default=d["seed"],
-                       help=f"random seed (default {d['seed']})")
-    train.add_argument("--eta", type=_positive_float, default=None,
-                       help="SATR step size (satr only; default: SATRSearch's)")
-    train.add_argument("--learning-rate", type=_positive_float, default=None,
-                       help="Adam/AdamW step size (ec and es only)")
-    train.add_argument("--trust-region", type=_positive_float, default=None,
-                       help="KL budget per generation, turns EC into EC+TR (ec only)")
-    train.add_argument("--sigma", type=_positive_float, default=None,
-                       help="noise scale (es only)")
-    train.add_argument("--out", default=None,
-                       help="output folder (default runs/<env>-<algo>-<YYYYmmdd-HHMMSS>)")
-    train.add_argument("--overwrite", action="store_true",
-                       help="write into an --out folder that already holds a run")
-    train.add_argument("--quiet", action="store_true", help="no progress bar")
-    train.add_argument("--checkpoint-every", type=_positive_int, default=5,
-                       help="write the search state to the run folder every N generations "
-                            "(default 5; always at the end and on Ctrl-C)")
-    train.add_argument("--resume", metavar="RUN_DIR", default=None,
-                       help="continue the run checkpointed in RUN_DIR to its planned number "
-                            "of generations (the other search options are taken from it)")
+    _add_train_arguments(train)
     train.set_defaults(func=_cmd_train)
 
     ev = sub.add_parser(
@@ -603,6 +983,7 @@ def build_parser():
 def main(argv=None):
     """Run ``satrlearn`` with ``argv`` (default ``sys.argv[1:]``) and return the exit code."""
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else [os.fspath(a) for a in argv]
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or an argparse usage error (code 2)
@@ -610,11 +991,16 @@ def main(argv=None):
     if getattr(args, "func", None) is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    if args.command == "train":  # what was written, apart from the defaults (for --resume)
+        args.given = _options_given(argv[argv.index(args.command) + 1:])
     try:
         return args.func(args)
     except UsageError as exc:
         print(f"satrlearn {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:  # outside the generation loop, e.g. while the env is made
+        print(f"satrlearn {args.command}: interrupted.", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":
