@@ -782,7 +782,7 @@ def _cmd_evaluate(args):
     import gymnasium as gym
 
     from .policy import RSNNPolicy
-    from .rollout import evaluate_policy
+    from .rollout import RolloutError, evaluate_policy
 
     path = args.policy
     if not os.path.exists(path):
@@ -824,6 +824,8 @@ def _cmd_evaluate(args):
         mean, returns = evaluate_policy(policy, env, n_episodes=args.episodes, seed=args.seed)
     except (ValueError, TypeError) as exc:
         raise UsageError(str(exc)) from None
+    except RolloutError as exc:  # the environment misbehaved (NaN reward, an exception)
+        raise UsageError(f"evaluating on {env_id!r} failed: {exc}") from None
     except Exception as exc:
         if not args.video:
             raise

@@ -12,17 +12,19 @@ the same worker.
 from __future__ import annotations
 
 import os
+import pickle
 import sys
 
 import numpy as np
 from joblib import delayed, effective_n_jobs
+from joblib._parallel_backends import MultiprocessingBackend, ThreadingBackend
 from joblib.parallel import get_active_backend
 
 from .rollout import cached_envs, run_episodes
 from .strategies.base import candidate_streams
 
-__all__ = ["evaluate_chunk", "evaluate_population", "evaluate_networks", "runs_in_workers",
-           "n_chunks_for"]
+__all__ = ["evaluate_chunk", "evaluate_networks", "evaluate_population", "most_tasks",
+           "n_chunks_for", "runs_in_workers", "task_pickler", "worker_count"]
 
 #: Chunks per worker: more than one lets joblib hand the next chunk to whichever worker is free,
 #: so a chunk of long episodes does not leave the other workers idle.
@@ -32,6 +34,50 @@ CHUNKS_PER_WORKER = int(os.environ.get("SATRLEARN_CHUNKS_PER_WORKER", "2"))
 def n_chunks_for(n_jobs: int) -> int:
     """How many tasks a generation is split into for ``n_jobs`` workers."""
     return 1 if n_jobs <= 1 else n_jobs * CHUNKS_PER_WORKER
+
+
+def most_tasks(pop: int, eval_episodes: int = 0) -> int:
+    """The most tasks one call of ``parallel`` makes in a generation, whatever ``n_jobs``.
+
+    :func:`evaluate_population` makes at most one task per candidate, plus one for the
+    deterministic network; :func:`evaluate_networks` at most one per episode of each of its two
+    networks (``eval_episodes`` 0 when there is no evaluation). More workers than this would
+    only sit idle.
+    """
+    return max(int(pop) + 1, 2 * int(eval_episodes))
+
+
+def worker_count(n_jobs, n_tasks: int):
+    """The ``n_jobs`` to start ``Parallel`` with: ``n_jobs`` itself, or ``n_tasks`` when it
+    would start more workers than there are tasks (``n_jobs=1000`` for a population of 8)."""
+    return n_tasks if effective_n_jobs(n_jobs) > n_tasks else n_jobs
+
+
+def task_pickler():
+    """How the active joblib backend sends task arguments to its workers.
+
+    Returns the ``dumps`` it uses: cloudpickle for loky (the default), dask and ray, which ship
+    lambdas and closures by value; the standard pickle for the ``multiprocessing`` backend.
+    None when the tasks run in threads of this process (nothing is pickled).
+    """
+    backend = get_active_backend()[0]
+    if isinstance(backend, ThreadingBackend):
+        return None
+    if type(backend) is MultiprocessingBackend:  # ray's backend subclasses it, uses cloudpickle
+        return pickle.dumps
+    return _cloudpickle_dumps()
+
+
+def _cloudpickle_dumps():
+    """``cloudpickle.dumps`` (a joblib dependency, vendored by older joblib releases)."""
+    try:
+        import cloudpickle
+    except ImportError:
+        try:
+            from joblib.externals import cloudpickle
+        except ImportError:  # loky then falls back to the standard pickle too
+            return pickle.dumps
+    return cloudpickle.dumps
 
 
 def evaluate_chunk(strategy, dist, seeds, signs, labels, source, config, action_map,
@@ -58,10 +104,10 @@ def _dask_client(parallel):
 
 def runs_in_workers(n_jobs) -> bool:
     """Whether ``Parallel(n_jobs)``, under the active joblib configuration, runs its tasks
-    outside this process (so environments must be rebuildable there).
+    outside this thread (so each worker must build its own environments).
 
-    True for more than one job, and for any ``n_jobs`` on the dask backend, which sends even a
-    single task to the cluster.
+    True for more than one job (processes, or threads on the ``threading`` backend), and for
+    any ``n_jobs`` on the dask backend, which sends even a single task to the cluster.
     """
     return effective_n_jobs(n_jobs) > 1 or _is_dask(get_active_backend()[0])
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 import multiprocessing
-import os
 import numbers
+import os
 import time
 import warnings
 
-import gymnasium as gym
 import numpy as np
 from joblib import Parallel, effective_n_jobs
 from sklearn.base import BaseEstimator
@@ -19,9 +20,10 @@ from sklearn.utils.validation import check_is_fitted
 from .checkpoint import read_checkpoint, write_checkpoint
 from .network import NetworkConfig
 from .normalization import Moments, ObservationNormalizer, merge_moments
-from .parallel import evaluate_networks, evaluate_population, n_chunks_for, runs_in_workers
+from .parallel import (evaluate_networks, evaluate_population, most_tasks, n_chunks_for,
+                       runs_in_workers, task_pickler, worker_count)
 from .policy import ActionMap, RSNNPolicy
-from .rollout import EnvSource, evaluate_policy, moments_of
+from .rollout import EnvSource, _check_seed, evaluate_policy, moments_of, observation_size
 from .shaping import (OFFSET_SCHEDULES, centered_ranks, offset_at, shaped_fitness,
                       survival_bonus)
 from .strategies import EC, ES, SATR
@@ -42,6 +44,12 @@ HISTORY_KEYS = (
 
 #: Generations a fit runs when no budget (generations, steps or time) is given.
 DEFAULT_GENERATIONS = 100
+#: Largest ``reward_offset``: far above any per-step reward scale, and the shaped fitness
+#: (return less the offset per step) stays finite.
+MAX_REWARD_OFFSET = 1e12
+#: Largest ``sigma`` and ``learning_rate`` of :class:`ESSearch`: a weight of 1 is one connection
+#: at full strength, and the sampled float32 weights and the noise statistics stay finite.
+MAX_ES_SCALE = 1e6
 
 
 def _check_param(name, value, *, low=None, high=None, integer=False, low_open=False,
@@ -60,7 +68,34 @@ def _check_param(name, value, *, low=None, high=None, integer=False, low_open=Fa
         op = ">" if low_open else ">="
         raise ValueError(f"{name} must be {op} {low}, got {value!r}.")
     if high is not None and value > high:
-        raise ValueError(f"{name} must be <= {high}, got {value!r}.")
+        raise ValueError(f"{name} must be <= {high:g}, got {value!r}.")
+
+
+def _check_network_params(network_params):
+    """Raise an error naming ``network_params`` when its fields or values are not valid."""
+    fields = [f.name for f in dataclasses.fields(NetworkConfig)
+              if f.name not in ("n_in", "n_out", "n_hidden", "excitatory_ratio")]
+    unknown = [k for k in network_params if k not in fields]
+    if unknown:
+        raise ValueError(f"network_params has no field {unknown[0]!r}; the fields are "
+                         f"{', '.join(fields)}.")
+    try:  # the constants on their own, on the smallest network
+        NetworkConfig(n_in=1, n_out=1, n_hidden=1, **network_params)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"network_params={network_params!r} is not valid: {exc}") from None
+
+
+def _check_resume_env(meta_env_id, new_env_id):
+    """Warn when a run checkpointed on one environment id is resumed on another.
+
+    Environments of the same sizes pass the network's checks, so nothing else would notice.
+    Either id may be None (a factory or an instance): then there is nothing to compare.
+    """
+    if meta_env_id is not None and new_env_id is not None and meta_env_id != new_env_id:
+        warnings.warn(
+            f"resuming a run checkpointed on {meta_env_id!r} with the environment "
+            f"{new_env_id!r}: the search continues on {new_env_id!r}. Pass env={meta_env_id!r} "
+            "(or no env) to continue on the original one.", UserWarning, stacklevel=3)
 
 
 def _store_params(est, params):
@@ -104,8 +139,8 @@ class BaseSearch(BaseEstimator):
             if self.reward_offset != "auto":
                 raise ValueError(f"reward_offset must be 'auto' or a number >= 0, got "
                                  f"{self.reward_offset!r}.")
-        else:
-            _check_param("reward_offset", self.reward_offset, low=0)
+        else:  # the bound keeps the fitness (return less offset per step) finite
+            _check_param("reward_offset", self.reward_offset, low=0, high=MAX_REWARD_OFFSET)
         if self.offset_schedule not in OFFSET_SCHEDULES:
             raise ValueError(f"offset_schedule must be one of {', '.join(OFFSET_SCHEDULES)}, "
                              f"got {self.offset_schedule!r}.")
@@ -130,6 +165,7 @@ class BaseSearch(BaseEstimator):
             if self.n_jobs == 0:
                 raise ValueError("n_jobs == 0 has no meaning; use 1, a positive count or -1 "
                                  "for all cores.")
+        _check_seed(self.random_state, "random_state")
         if self.network_params is not None and not isinstance(self.network_params, dict):
             raise TypeError("network_params must be a dict of NetworkConfig fields or None.")
         for key in ("n_in", "n_out", "n_hidden", "excitatory_ratio"):
@@ -137,6 +173,8 @@ class BaseSearch(BaseEstimator):
                 raise ValueError(f"network_params may not set {key!r}; "
                                  + ("it comes from the environment." if key in ("n_in", "n_out")
                                     else f"use the {key} parameter."))
+        if self.network_params:
+            _check_network_params(self.network_params)
         callbacks = self.callbacks if self.callbacks is not None else []
         if callable(callbacks):
             callbacks = [callbacks]
@@ -147,16 +185,29 @@ class BaseSearch(BaseEstimator):
         return list(callbacks)
 
     # --- the loop ------------------------------------------------------------------------
-    def fit(self, env, y=None):
+    def fit(self, env, y=None, *, env_kwargs=None):
         """Search for a policy on ``env``.
 
         Parameters
         ----------
         env : str, gymnasium.envs.registration.EnvSpec, callable or gymnasium.Env
             A registered id (``"Hopper-v5"``), a spec, a zero-argument factory returning an
-            env, or an instance (rebuilt from its spec in worker processes).
+            env, or an instance.
+
+            An instance runs as it is when the search runs in this process (``n_jobs=1``):
+            every attribute and wrapper it has is kept, and it is never closed. Worker
+            processes (``n_jobs`` > 1, or a dask or ray cluster) rebuild it with
+            ``gymnasium.make(env.spec)``; that is accepted only when it reproduces the
+            instance's stack of wrappers (fit refuses an instance without a spec, or one
+            wrapped by hand in a wrapper that its spec cannot recreate), and changes made to
+            the instance after it was made are not seen there (a warning says so). Pass a
+            factory for those. Factories, lambdas and closures included, go to workers as the
+            parallel backend pickles them (cloudpickle for loky, dask and ray).
         y : ignored
             Present for scikit-learn API compatibility.
+        env_kwargs : dict, optional
+            Keyword arguments of ``gymnasium.make`` for an id or a spec, e.g.
+            ``fit("Hopper-v5", env_kwargs={"healthy_reward": 0.0})``.
 
         Returns
         -------
@@ -164,7 +215,7 @@ class BaseSearch(BaseEstimator):
             Fitted; on Ctrl-C, fitted with the last completed generation (with a warning).
         """
         callbacks = self._validate_params()
-        source, config, action_map = self._prepare_env(env)
+        source, config, action_map = self._prepare_env(env, env_kwargs)
         strategy = self._make_strategy()
         fitted = getattr(self, "_state", None) is not None
         if not (self.warm_start and fitted and self.network_config_ == config):
@@ -201,12 +252,13 @@ class BaseSearch(BaseEstimator):
         """End the fit after the current generation (a callback asked for it)."""
         self._budget["target"][0] = self.n_generations_
 
-    def resume(self, env=None):
+    def resume(self, env=None, *, env_kwargs=None):
         """Continue the run saved in ``checkpoint_dir`` up to its planned generation count.
 
         The result is identical to a run that was never interrupted (``wall_time`` aside).
-        ``env`` defaults to the environment id recorded in the checkpoint; pass it when the
-        run used a factory or an instance.
+        ``env`` defaults to the environment id recorded in the checkpoint (with the
+        ``env_kwargs`` the fit was given); pass it when the run used a factory or an instance.
+        Resuming on another id than the checkpoint's warns.
         """
         if self.checkpoint_dir is None:
             raise ValueError("resume() needs checkpoint_dir: the folder the run checkpointed to.")
@@ -222,39 +274,44 @@ class BaseSearch(BaseEstimator):
                 raise ValueError(
                     "the checkpointed run used an environment without an id (a factory or an "
                     "instance); pass it: resume(env).")
-        source, config, action_map = self._prepare_env(env)
+            if env_kwargs is None:
+                env_kwargs = meta.get("env_kwargs")
+        source, config, action_map = self._prepare_env(env, env_kwargs)
+        _check_resume_env(meta.get("env"), self._env_id)
         if config != NetworkConfig.from_dict(meta["network"]):
             raise ValueError("the environment's sizes do not match the checkpointed network.")
+        env_id, kwargs = self._env_id, self._env_kwargs
         self._restore(meta, arrays, config, action_map)
+        self._env_id, self._env_kwargs = env_id, kwargs  # the run goes on with this env
         return self._run(source, config, action_map, self._make_strategy(), callbacks)
 
-    def _prepare_env(self, env):
-        source = EnvSource(env, max_episode_steps=self.max_episode_steps)
-        if runs_in_workers(self.n_jobs) and not source.rebuildable():
-            raise ValueError(
-                f"the environment {source.describe()} cannot be rebuilt in worker processes "
-                "(no spec, and it cannot be pickled). Pass its id or a picklable factory, or "
-                "use n_jobs=1.")
+    def _prepare_env(self, env, env_kwargs=None):
+        source = EnvSource(env, max_episode_steps=self.max_episode_steps, env_kwargs=env_kwargs)
+        if runs_in_workers(self.n_jobs):
+            source.prepare_for_workers(task_pickler())  # refuses what workers cannot build
         probe = source.make()
         try:
             obs_space = probe.observation_space
-            if not isinstance(obs_space, gym.spaces.Box):
-                raise TypeError(
-                    f"unsupported observation space {obs_space!r}: satrlearn needs a Box. Wrap "
-                    "the environment, e.g. with gymnasium.wrappers.FlattenObservation.")
+            n_in = observation_size(obs_space)
             action_map = ActionMap(probe.action_space)
-            n_in = int(math.prod(obs_space.shape))
             self._obs_shape = tuple(int(d) for d in obs_space.shape)
             self._reward_offset_base = (survival_bonus(probe) if self.reward_offset == "auto"
                                         else float(self.reward_offset))
         finally:
-            if source.kind != "instance":
+            if not source.borrows:  # whoever built an environment closes it
                 probe.close()
         config = NetworkConfig(n_in=n_in, n_out=action_map.n_out, n_hidden=self.n_hidden,
                                excitatory_ratio=self.excitatory_ratio,
                                **(self.network_params or {}))
-        self._env_id = (source.payload if source.kind == "id" else
-                        source.payload.id if source.kind == "spec" else None)
+        # the id (and arguments) that rebuild exactly this environment, for checkpoints; None
+        # for an instance (its attributes may have been changed by hand) and for arguments
+        # that JSON cannot hold
+        self._env_id, self._env_kwargs = source.env_id, source.env_kwargs or None
+        if self._env_kwargs is not None:
+            try:
+                json.dumps(self._env_kwargs, allow_nan=False)
+            except (TypeError, ValueError):
+                self._env_id, self._env_kwargs = None, None
         return source, config, action_map
 
     def _init_search(self, config, strategy):
@@ -274,7 +331,10 @@ class BaseSearch(BaseEstimator):
         self.action_space_ = action_map.space
         self.reward_offset_ = self._reward_offset_base
         self.interrupted_ = False
-        n_jobs = effective_n_jobs(self.n_jobs)
+        # never more workers than a generation has tasks (n_jobs=1000 for a population of 8)
+        par_jobs = worker_count(self.n_jobs, most_tasks(
+            self.pop, self.eval_episodes if self.eval_every is not None else 0))
+        n_jobs = effective_n_jobs(par_jobs)
         progress = self._progress()
         retries = 0
         try:
@@ -287,7 +347,7 @@ class BaseSearch(BaseEstimator):
                     # automatic batching would learn from the short ones (the deterministic
                     # network's episode, early generations) to send several chunks as one
                     # batch to one worker while the others wait
-                    with Parallel(n_jobs=self.n_jobs, timeout=timeout, batch_size=1) as par:
+                    with Parallel(n_jobs=par_jobs, timeout=timeout, batch_size=1) as par:
                         while self._progress_fraction() < 1.0:
                             record = self._generation(par, n_jobs, strategy, config, action_map,
                                                       source)
@@ -500,6 +560,7 @@ class BaseSearch(BaseEstimator):
             "network": self.network_config_.to_dict(),
             "action_space": self.policy_.action_map.to_dict(),
             "env": getattr(self, "_env_id", None),
+            "env_kwargs": getattr(self, "_env_kwargs", None),
             "observation_shape": list(self.policy_.observation_shape),
             "n_generations_done": self.n_generations_,
             "budget": getattr(self, "_budget", None) or {
@@ -556,6 +617,7 @@ class BaseSearch(BaseEstimator):
             raise ValueError(f"inconsistent checkpoint: {exc}") from None
         self.network_config_ = config
         self._env_id = meta.get("env")
+        self._env_kwargs = meta.get("env_kwargs")
         self._finalize(config, action_map)
 
     # --- using the result --------------------------------------------------------------
@@ -570,10 +632,28 @@ class BaseSearch(BaseEstimator):
         self._check_fitted()
         return self.policy_.run_sequence(X, seed=0)
 
-    def score(self, env, n_episodes=10, seed=0):
-        """Mean return of ``policy_`` over ``n_episodes`` episodes of ``env``; higher is better."""
+    def score(self, env, n_episodes=10, seed=0, *, env_kwargs=None):
+        """Mean return of ``policy_`` over ``n_episodes`` episodes of ``env``; higher is better.
+
+        Parameters
+        ----------
+        env : str, EnvSpec, callable or gymnasium.Env
+            As for :meth:`fit`; an instance is used as it is and left open.
+        n_episodes : int, default=10
+        seed : int >= 0, numpy Generator or None, default=0
+            Determines the episode seeds and the initial membrane states.
+        env_kwargs : dict, optional
+            Keyword arguments of ``gymnasium.make`` for an id or a spec.
+
+        Raises
+        ------
+        RolloutError
+            When the environment returns a non-finite reward or observation (or misbehaves
+            otherwise), as :meth:`fit` does, instead of a NaN score.
+        """
         self._check_fitted()
-        return evaluate_policy(self.policy_, env, n_episodes=n_episodes, seed=seed)[0]
+        return evaluate_policy(self.policy_, env, n_episodes=n_episodes, seed=seed,
+                               env_kwargs=env_kwargs)[0]
 
     @property
     def distribution_(self) -> dict:
@@ -608,7 +688,7 @@ _COMMON_DOC = """
         ``healthy_reward`` of Gymnasium's MuJoCo locomotion tasks that end when the body falls
         (1 on Hopper, Walker2d and Ant, 5 on Humanoid), 0 on every other task. Without it,
         standing still until the time limit is the easiest high fitness there
-        (docs/concepts.md). 0 turns shaping off.
+        (docs/concepts.md). 0 turns shaping off; at most 1e12.
     offset_schedule : {"constant", "linear"}, default="constant"
         ``"linear"`` lowers the offset to 0 by the end of the budget.
     eval_every : int or None, default=10
@@ -637,8 +717,9 @@ _COMMON_DOC = """
         Worker processes (joblib semantics: None is 1 unless inside
         ``joblib.parallel_config``; -1 is every core). Under
         ``joblib.parallel_config(backend="dask")`` the cluster decides; on ray pass -1
-        (docs/scaling.md).
-    random_state : int, numpy Generator or None
+        (docs/scaling.md). No more workers start than a generation has tasks (``pop + 1``,
+        or ``2 * eval_episodes`` when that is more).
+    random_state : int >= 0, numpy Generator or None
         Determines every candidate, episode seed and initial membrane state, whatever n_jobs.
     verbose : int, default=0
         0 silent, 1 a progress bar, 2 one line per generation.
@@ -780,8 +861,12 @@ class ESSearch(BaseSearch):
     Parameters
     ----------
     sigma : float, default=0.3
+        Standard deviation of the weight noise, in ``(0, 1e6]``.
     learning_rate : float, default=0.15
+        AdamW step size, in ``(0, 1e6]``.
     weight_decay : float, default=0.1
+        AdamW's decoupled weight decay, ``>= 0``; ``learning_rate * weight_decay`` must be at
+        most 1 (each generation multiplies ``mu`` by ``1 - learning_rate * weight_decay``).
     """ + _COMMON_DOC
 
     def __init__(self, pop=64, n_generations=None, *, sigma=0.3, learning_rate=0.15,
@@ -795,9 +880,16 @@ class ESSearch(BaseSearch):
         _store_params(self, locals())
 
     def _validate_strategy_params(self):
-        _check_param("sigma", self.sigma, low=0, low_open=True)
-        _check_param("learning_rate", self.learning_rate, low=0, low_open=True)
+        _check_param("sigma", self.sigma, low=0, low_open=True, high=MAX_ES_SCALE)
+        _check_param("learning_rate", self.learning_rate, low=0, low_open=True,
+                     high=MAX_ES_SCALE)
         _check_param("weight_decay", self.weight_decay, low=0)
+        decay = self.learning_rate * self.weight_decay
+        if decay > 1:  # mu <- (1 - decay) mu + step: past 1 the decay flips and grows mu
+            raise ValueError(
+                f"learning_rate * weight_decay must be <= 1 (each generation multiplies mu by "
+                f"1 - learning_rate * weight_decay), got {self.learning_rate!r} * "
+                f"{self.weight_decay!r} = {decay:g}; lower weight_decay.")
         if isinstance(self.pop, numbers.Integral) and self.pop % 2:
             raise ValueError(f"ESSearch uses antithetic pairs: pop must be even, got {self.pop}.")
 
