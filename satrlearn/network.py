@@ -107,7 +107,9 @@ class NetworkConfig:
             value = getattr(self, name)
             if not (isinstance(value, (int, float, np.floating)) and math.isfinite(value)
                     and value > 0):
-                raise ValueError(f"{name} must be a positive finite number (ms), got {value!r}.")
+                default = {f.name: f.default for f in dataclasses.fields(self)}[name]
+                raise ValueError(f"{name} must be a positive finite number (ms), got {value!r}; "
+                                 f"the default is {default}.")
         ratio = self.sim_time / self.dt
         if not 1 <= round(ratio) <= MAX_SUBSTEPS:
             raise ValueError(
@@ -117,7 +119,9 @@ class NetworkConfig:
         for name in ("v_th", "v_reset", "k_in", "k_h", "k_out"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ValueError(f"{name} must be a finite number, got {value!r}.")
+                default = {f.name: f.default for f in dataclasses.fields(self)}[name]
+                raise ValueError(f"{name} must be a finite number, got {value!r}; the default "
+                                 f"is {default}.")
         if not self.v_th > 0:
             raise ValueError(
                 f"v_th must be positive (initial membrane potentials are drawn from "

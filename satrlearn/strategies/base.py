@@ -55,8 +55,11 @@ class Strategy:
         """Rebuild one candidate from its seed (and sign, for antithetic sampling)."""
         raise NotImplementedError
 
-    def update(self, state: dict, seeds, signs, weights) -> tuple[dict, dict]:
+    def update(self, state: dict, seeds, signs, weights, samples=None) -> tuple[dict, dict]:
         """New state from centred-rank ``weights``; also returns diagnostics.
+
+        ``samples`` are the candidates as the workers drew them, in the form
+        :meth:`pack_samples` gives (None: regenerate them from their seeds).
 
         Diagnostics: ``signal_energy`` (squared norm of the population signal),
         ``noise_energy`` (its expected value if the weights carried no information about the
@@ -68,6 +71,16 @@ class Strategy:
     def mode(self, state: dict) -> np.ndarray:
         """The deterministic network of the distribution."""
         raise NotImplementedError
+
+    def pack_samples(self, params: np.ndarray):
+        """What a worker sends back of its candidates ``params (n, D)`` so that :meth:`update`
+        need not regenerate them; None when regenerating is as cheap as sending.
+
+        Binary masks travel packed, 8 connections per byte.
+        """
+        if not self.binary:
+            return None
+        return np.packbits(params, axis=1, bitorder="little")
 
 
 def adam_spec(dim: int) -> dict:

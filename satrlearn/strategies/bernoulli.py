@@ -61,12 +61,23 @@ class BernoulliStrategy(Strategy):
         rng, _ = candidate_streams(seed)
         return rng.random(dist["rho"].shape[0], dtype=np.float32) < dist["rho"]
 
-    def signal(self, rho, seeds, weights) -> np.ndarray:
-        """``g = (1/N) sum_n w_n (theta_n - rho)``, regenerating each theta from its seed."""
+    def signal(self, rho, seeds, weights, samples=None) -> np.ndarray:
+        """``g = (1/N) sum_n w_n (theta_n - rho)``.
+
+        ``samples``, when given, holds the candidates as the workers drew them, packed 8 per
+        byte (``numpy.packbits(..., axis=1, bitorder="little")``, shape ``(N, ceil(D / 8))``);
+        otherwise each theta is regenerated from its seed. Both give the same ``g`` bit for bit.
+        """
         acc = np.zeros_like(rho)
-        for seed, w in zip(seeds, weights):
+        dim = rho.shape[0]
+        if samples is not None and np.shape(samples) != (len(seeds), -(-dim // 8)):
+            raise ValueError(f"samples must have shape ({len(seeds)}, {-(-dim // 8)}), got "
+                             f"{np.shape(samples)}.")
+        for n, (seed, w) in enumerate(zip(seeds, weights)):
             if w != 0.0:
-                acc += w * self.sample({"rho": rho}, seed)
+                theta = (self.sample({"rho": rho}, seed) if samples is None else
+                         np.unpackbits(samples[n], count=dim, bitorder="little").view(bool))
+                acc += w * theta
         # sum_n w_n rho is a constant per element: subtract once
         return (acc - np.sum(weights) * rho) / len(seeds)
 
@@ -74,9 +85,9 @@ class BernoulliStrategy(Strategy):
         """The strategy's raw move of ``rho`` (before clipping); may advance optimiser state."""
         raise NotImplementedError
 
-    def update(self, state, seeds, signs, weights):
+    def update(self, state, seeds, signs, weights, samples=None):
         rho = state["rho"]
-        g = self.signal(rho, seeds, weights)
+        g = self.signal(rho, seeds, weights, samples)
         new = dict(state)
         delta = self.step(new, g)
         new["rho"] = np.clip(rho + delta, self.rho_eps, 1.0 - self.rho_eps)

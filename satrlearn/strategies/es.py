@@ -50,7 +50,7 @@ class ES(Strategy):
         mu = dist["mu"]
         return (mu + sign * dist["sigma"] * self._noise(seed, mu.shape[0])).astype(np.float32)
 
-    def update(self, state, seeds, signs, weights):
+    def update(self, state, seeds, signs, weights, samples=None):
         mu = state["mu"]
         acc = np.zeros_like(mu)
         n = len(seeds)
