@@ -82,13 +82,19 @@ def _cloudpickle_dumps():
 
 def evaluate_chunk(strategy, dist, seeds, signs, labels, source, config, action_map,
                    normalizer, episode_seeds, deadline=None):
-    """Worker task: rebuild the chunk's candidates and run them in lockstep."""
+    """Worker task: rebuild the chunk's candidates and run them in lockstep.
+
+    The result also carries the candidates as the strategy packs them (``"samples"``, 1 bit
+    per connection for binary masks), so that the parent's update need not draw them again.
+    """
     params = np.stack([strategy.sample(dist, s, g) for s, g in zip(seeds, signs)])
     # antithetic twins share their seed, hence their initial membranes: common random numbers
     membrane = [candidate_streams(s)[1] for s in seeds]
     envs = cached_envs(source, len(seeds))
-    return run_episodes(config, params, action_map, normalizer, envs, episode_seeds,
-                        membrane, labels=labels, obs_shift=normalizer.mean, deadline=deadline)
+    result = run_episodes(config, params, action_map, normalizer, envs, episode_seeds,
+                          membrane, labels=labels, obs_shift=normalizer.mean, deadline=deadline)
+    result["samples"] = strategy.pack_samples(params)
+    return result
 
 
 def _is_dask(backend) -> bool:
@@ -152,9 +158,11 @@ def evaluate_population(parallel, n_chunks, strategy, state, seeds, signs, sourc
             [mode_seeds[1]], deadline))
     parts = parallel(tasks)
     mode = parts.pop(0)["returns"][0] if mode_seeds is not None else None
+    samples = [p.get("samples") for p in parts]
     return {key: np.concatenate([p[key] for p in parts]) for key in
             ("returns", "lengths", "episodes", "obs_sum", "obs_sqsum")} | {
-        "obs_shift": parts[0]["obs_shift"], "mode_return": mode}
+        "obs_shift": parts[0]["obs_shift"], "mode_return": mode,
+        "samples": None if any(x is None for x in samples) else np.concatenate(samples)}
 
 
 def _network_chunk(params, source, config, action_map, normalizer, episode_seeds,

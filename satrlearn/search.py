@@ -467,7 +467,8 @@ class BaseSearch(BaseEstimator):
         returns = result["returns"]
         fitness = shaped_fitness(returns, result["lengths"], self.n_episodes, offset)
         weights = centered_ranks(fitness)
-        state, info = strategy.update(self._state, seeds, signs, weights)
+        # the workers sent their candidates back (packed): no need to draw them again here
+        state, info = strategy.update(self._state, seeds, signs, weights, result["samples"])
         moments = Moments(config.n_in)
         for i in range(len(seeds)):  # in candidate order: identical for any n_jobs
             moments = merge_moments(moments, moments_of(result, i))
