@@ -1,11 +1,13 @@
 """satrlearn: binary recurrent spiking network policies trained without backpropagation.
 
 Estimators: :class:`SATRSearch`, :class:`ECSearch`, :class:`ESSearch`.
-The trained policy: :class:`RSNNPolicy`.
+The trained policy: :class:`RSNNPolicy`. Ask/tell optimisers for your own evaluation loop:
+:mod:`satrlearn.optim`.
 """
 
 __version__ = "0.1.0"
 
+from . import optim
 from .network import NetworkConfig
 from .policy import RSNNPolicy
 from .rollout import RolloutError, episode_stats, evaluate_policy
@@ -22,5 +24,6 @@ __all__ = [
     "episode_stats",
     "HISTORY_KEYS",
     "load_checkpoint",
+    "optim",
     "__version__",
 ]

@@ -1,4 +1,4 @@
-"""The estimators: one fit loop (sample -> evaluate -> rank -> update -> record), three strategies."""
+"""The estimators: one fit loop (ask -> evaluate -> rank -> tell -> record) over an optimiser."""
 
 from __future__ import annotations
 
@@ -24,9 +24,8 @@ from .parallel import (evaluate_networks, evaluate_population, most_tasks, n_chu
                        runs_in_workers, task_pickler, worker_count)
 from .policy import ActionMap, RSNNPolicy
 from .rollout import EnvSource, _check_seed, evaluate_policy, moments_of, observation_size
-from .shaping import (OFFSET_SCHEDULES, centered_ranks, offset_at, shaped_fitness,
-                      survival_bonus)
-from .strategies import EC, ES, SATR
+from . import optim
+from .shaping import OFFSET_SCHEDULES, offset_at, shaped_fitness, survival_bonus
 
 __all__ = ["BaseSearch", "SATRSearch", "ECSearch", "ESSearch", "HISTORY_KEYS",
            "load_checkpoint"]
@@ -113,17 +112,34 @@ def _worker_lost(exc) -> bool:
 
 
 class BaseSearch(BaseEstimator):
-    """The fit loop shared by all searches; subclasses only build their strategy.
+    """The fit loop shared by all searches: a driver of one ask/tell optimiser.
 
-    Subclasses define ``__init__`` with their hyperparameters (stored verbatim) and
-    ``_make_strategy``. See :class:`SATRSearch` for the parameters common to all.
+    Subclasses define ``__init__`` with their hyperparameters (stored verbatim), the
+    :mod:`satrlearn.optim` class they drive (``_optimizer``) and the hyperparameters it takes
+    (``_optimizer_params``). See :class:`SATRSearch` for the parameters common to all.
     """
 
     _min_pop = 2
+    _optimizer = None
 
     # --- hooks ---------------------------------------------------------------------------
-    def _make_strategy(self):
+    def _optimizer_params(self) -> dict:
         raise NotImplementedError
+
+    def _make_optimizer(self, n_params):
+        """The ask/tell optimiser of this search, drawing from the estimator's generator."""
+        return self._optimizer(n_params, self.pop, random_state=getattr(self, "_rng", None),
+                               **self._optimizer_params())
+
+    def _make_strategy(self):
+        """The update rule alone (for reading checkpoints)."""
+        return self._optimizer(1, self.pop, **self._optimizer_params()).rule
+
+    @property
+    def _state(self):
+        """The search distribution and optimiser moments (the optimiser's state)."""
+        opt = self.__dict__.get("_opt")
+        return None if opt is None else opt.state
 
     def _validate_strategy_params(self):
         raise NotImplementedError
@@ -216,14 +232,13 @@ class BaseSearch(BaseEstimator):
         """
         callbacks = self._validate_params()
         source, config, action_map = self._prepare_env(env, env_kwargs)
-        strategy = self._make_strategy()
         fitted = getattr(self, "_state", None) is not None
         if not (self.warm_start and fitted and self.network_config_ == config):
             if self.warm_start and fitted:
                 warnings.warn("warm_start ignored: the network sizes changed; starting afresh.")
-            self._init_search(config, strategy)
+            self._init_search(config)
         self._set_budget()
-        return self._run(source, config, action_map, strategy, callbacks)
+        return self._run(source, config, action_map, callbacks)
 
     def _set_budget(self):
         """Targets of this call of ``fit``, counted from where the search stands now."""
@@ -283,7 +298,7 @@ class BaseSearch(BaseEstimator):
         env_id, kwargs = self._env_id, self._env_kwargs
         self._restore(meta, arrays, config, action_map)
         self._env_id, self._env_kwargs = env_id, kwargs  # the run goes on with this env
-        return self._run(source, config, action_map, self._make_strategy(), callbacks)
+        return self._run(source, config, action_map, callbacks)
 
     def _prepare_env(self, env, env_kwargs=None):
         source = EnvSource(env, max_episode_steps=self.max_episode_steps, env_kwargs=env_kwargs)
@@ -314,10 +329,10 @@ class BaseSearch(BaseEstimator):
                 self._env_id, self._env_kwargs = None, None
         return source, config, action_map
 
-    def _init_search(self, config, strategy):
+    def _init_search(self, config):
         self._rng = (self.random_state if isinstance(self.random_state, np.random.Generator)
                      else np.random.default_rng(self.random_state))
-        self._state = strategy.init(config.n_params, self._rng)
+        self._opt = self._make_optimizer(config.n_params)
         self._normalizer = ObservationNormalizer(config.n_in, clip=self.obs_clip)
         self.history_ = {key: [] for key in HISTORY_KEYS}
         self.n_generations_ = 0
@@ -326,7 +341,7 @@ class BaseSearch(BaseEstimator):
         self.best_policy_ = None
         self.wall_time_ = 0.0
 
-    def _run(self, source, config, action_map, strategy, callbacks):
+    def _run(self, source, config, action_map, callbacks):
         self.network_config_ = config
         self.action_space_ = action_map.space
         self.reward_offset_ = self._reward_offset_base
@@ -349,7 +364,7 @@ class BaseSearch(BaseEstimator):
                     # batch to one worker while the others wait
                     with Parallel(n_jobs=par_jobs, timeout=timeout, batch_size=1) as par:
                         while self._progress_fraction() < 1.0:
-                            record = self._generation(par, n_jobs, strategy, config, action_map,
+                            record = self._generation(par, n_jobs, config, action_map,
                                                       source)
                             retries = 0
                             self._after_generation(record, progress, config, action_map)
@@ -436,20 +451,23 @@ class BaseSearch(BaseEstimator):
                 f"  KL {record['kl']:.3g}  "
                 f"steps {record['env_steps']}  {record['wall_time']:.1f}s")
 
-    def _generation(self, parallel, n_jobs, strategy, config, action_map, source):
+    def _generation(self, parallel, n_jobs, config, action_map, source):
         """Run one generation; on any failure the estimator is left exactly as before it,
-        random generator included, so a retry or a resume draws the same seeds."""
+        random generator and optimiser included, so a retry or a resume draws the same seeds."""
         rng_state = self._rng.bit_generator.state
+        opt_state = (self._opt.state, self._opt.generation)  # tell() replaces, never mutates
         try:
-            return self._generation_body(parallel, n_jobs, strategy, config, action_map, source)
+            return self._generation_body(parallel, n_jobs, config, action_map, source)
         except BaseException:
             self._rng.bit_generator.state = rng_state
+            self._opt.state, self._opt.generation = opt_state
+            self._opt._asked = None
             raise
 
-    def _generation_body(self, parallel, n_jobs, strategy, config, action_map, source):
+    def _generation_body(self, parallel, n_jobs, config, action_map, source):
         t0 = time.perf_counter()
-        rng = self._rng
-        seeds, signs = strategy.candidates(rng, self.pop)
+        rng, opt = self._rng, self._opt
+        seeds, signs = opt.ask_seeds()
         episode_seeds = rng.integers(0, 2**31 - 1, size=self.n_episodes)
         det_seed = int(rng.integers(0, 2**63))
         frozen = self._normalizer
@@ -459,22 +477,22 @@ class BaseSearch(BaseEstimator):
         offset = offset_at(self.reward_offset_, self.offset_schedule, self._progress_fraction())
         # the deterministic network of the distribution that sampled this generation runs one
         # episode beside the candidates, in the workers
-        result = evaluate_population(parallel, n_chunks, strategy, self._state,
+        result = evaluate_population(parallel, n_chunks, opt.rule, opt.state,
                                      seeds, signs,
                                      source, config, action_map, frozen, episode_seeds,
                                      deadline=deadline,
                                      mode_seeds=(det_seed % (2**31 - 1), det_seed))
         returns = result["returns"]
         fitness = shaped_fitness(returns, result["lengths"], self.n_episodes, offset)
-        weights = centered_ranks(fitness)
+        sampled_from = opt.state  # its mode played return_det's episode
         # the workers sent their candidates back (packed): no need to draw them again here
-        state, info = strategy.update(self._state, seeds, signs, weights, result["samples"])
+        info = opt.tell(fitness, result["samples"])
         moments = Moments(config.n_in)
         for i in range(len(seeds)):  # in candidate order: identical for any n_jobs
             moments = merge_moments(moments, moments_of(result, i))
         normalizer = frozen.copy()
         normalizer.merge(moments)
-        det_params = strategy.mode(state)
+        det_params = opt.mode
         steps = int(result["lengths"].sum())
         last = self._progress_fraction(self.n_generations_ + 1, self.env_steps_ + steps,
                                        self.wall_time_ + time.perf_counter() - t0) >= 1.0
@@ -486,16 +504,15 @@ class BaseSearch(BaseEstimator):
             # the same fresh episodes, in the workers: the mode of a distribution that is
             # still broad can be worse than the networks it samples
             top = int(np.argmax(fitness))
-            top_params = strategy.sample(strategy.distribution(self._state), seeds[top],
-                                         signs[top])
+            top_params = opt.sample(seeds[top], signs[top],
+                                    distribution=opt.rule.distribution(sampled_from))
             eval_seeds = rng.integers(0, 2**31 - 1, size=self.eval_episodes)
             membrane_seeds = rng.integers(0, 2**63, size=self.eval_episodes)
             evaluation = evaluate_networks(parallel, n_chunks, [det_params, top_params],
                                            source, config, action_map, normalizer, eval_seeds,
                                            membrane_seeds, deadline=deadline)
         # commit the generation only now: an error above leaves the last one intact
-        sampled_from = self._state  # its mode played return_det's episode
-        self._state, self._normalizer = state, normalizer
+        self._normalizer = normalizer
         self.n_generations_ += 1
         self.env_steps_ += steps
         self.wall_time_ += time.perf_counter() - t0
@@ -523,7 +540,7 @@ class BaseSearch(BaseEstimator):
             self.history_[key].append(record[key])
         # the best network: by its evaluation when there is one, else by its one episode
         if self.eval_every is None:
-            score, (params, norm) = record["return_det"], (strategy.mode(sampled_from), frozen)
+            score, (params, norm) = record["return_det"], (opt.rule.mode(sampled_from), frozen)
         elif record["eval_top_mean"] > record["eval_mean"]:
             score, (params, norm) = record["eval_top_mean"], (top_params, normalizer)
         else:
@@ -535,7 +552,7 @@ class BaseSearch(BaseEstimator):
         return record
 
     def _finalize(self, config, action_map):
-        self.policy_ = RSNNPolicy(config, self._make_strategy().mode(self._state),
+        self.policy_ = RSNNPolicy(config, self._opt.mode,
                                   self._normalizer.copy(), action_map,
                                   observation_shape=getattr(self, "_obs_shape", None))
         if self.best_policy_ is None:
@@ -587,8 +604,10 @@ class BaseSearch(BaseEstimator):
             bitgen = getattr(np.random, meta["rng_kind"])()
             bitgen.state = meta["rng"]
             self._rng = np.random.Generator(bitgen)
-            self._state = {k[len("state/"):]: v for k, v in arrays.items()
-                           if k.startswith("state/")}
+            self._opt = self._make_optimizer(config.n_params)
+            self._opt.set_state({k[len("state/"):]: v for k, v in arrays.items()
+                                 if k.startswith("state/")},
+                                generation=int(meta["n_generations_done"]))
             self._normalizer = ObservationNormalizer.from_arrays(arrays)
             n_done = len(meta["history"]["generation"])  # older files lack newer columns
             self.history_ = {k: list(meta["history"].get(k, [float("nan")] * n_done))
@@ -814,8 +833,10 @@ class SATRSearch(BaseSearch):
         _check_param("eta", self.eta, low=0, low_open=True)
         _check_param("rho_eps", self.rho_eps, low=0, high=0.5, low_open=True)
 
-    def _make_strategy(self):
-        return SATR(eta=self.eta, rho_eps=self.rho_eps)
+    _optimizer = optim.SATR
+
+    def _optimizer_params(self):
+        return {"eta": self.eta, "rho_eps": self.rho_eps}
 
 
 class ECSearch(BaseSearch):
@@ -848,9 +869,11 @@ class ECSearch(BaseSearch):
         _check_param("trust_region", self.trust_region, low=0, low_open=True, none_ok=True)
         _check_param("rho_eps", self.rho_eps, low=0, high=0.5, low_open=True)
 
-    def _make_strategy(self):
-        return EC(learning_rate=self.learning_rate, trust_region=self.trust_region,
-                  rho_eps=self.rho_eps)
+    _optimizer = optim.EC
+
+    def _optimizer_params(self):
+        return {"learning_rate": self.learning_rate, "trust_region": self.trust_region,
+                "rho_eps": self.rho_eps}
 
 
 class ESSearch(BaseSearch):
@@ -894,9 +917,11 @@ class ESSearch(BaseSearch):
         if isinstance(self.pop, numbers.Integral) and self.pop % 2:
             raise ValueError(f"ESSearch uses antithetic pairs: pop must be even, got {self.pop}.")
 
-    def _make_strategy(self):
-        return ES(sigma=self.sigma, learning_rate=self.learning_rate,
-                  weight_decay=self.weight_decay)
+    _optimizer = optim.ES
+
+    def _optimizer_params(self):
+        return {"sigma": self.sigma, "learning_rate": self.learning_rate,
+                "weight_decay": self.weight_decay}
 
 
 _ESTIMATORS = {cls.__name__: cls for cls in (SATRSearch, ECSearch, ESSearch)}

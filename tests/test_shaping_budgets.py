@@ -7,6 +7,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
+import satrlearn.optim as optim
 import satrlearn.search as search
 from satrlearn import ECSearch, ESSearch, SATRSearch, load_checkpoint
 from satrlearn.shaping import offset_at, shaped_fitness, survival_bonus
@@ -88,8 +89,8 @@ def test_auto_on_a_task_without_bonus_means_no_offset(Est):
 
 def test_fitness_is_shaped_history_and_score_stay_true(Est, monkeypatch):
     ranked = []
-    real = search.centered_ranks
-    monkeypatch.setattr(search, "centered_ranks", lambda x: ranked.append(x) or real(x))
+    real = optim.centered_ranks  # tell() ranks the fitness it is given
+    monkeypatch.setattr(optim, "centered_ranks", lambda x: ranked.append(x) or real(x))
     est = Est(**TINY, n_generations=3).fit(functools.partial(survival_stub, bonus=1.0))
     assert est.reward_offset_ == 1.0
     h = est.history_
