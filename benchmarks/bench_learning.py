@@ -125,7 +125,7 @@ def run_one(task, algo, seed, minutes, results):
         The record written, or None when the fit was interrupted (nothing is written).
     """
     from satrlearn import RSNNPolicy, evaluate_policy
-    from satrlearn.cli import write_history
+    from satrlearn.callbacks import write_history
 
     name = run_name(task, algo, seed, minutes)
     policy_dir = os.path.join(results, name)

@@ -153,7 +153,7 @@ def run_one(task, config, seed, steps, results, n_jobs=-1):
     dict or None
         The record written, or None when the fit was interrupted (nothing is written).
     """
-    from satrlearn.cli import write_history
+    from satrlearn.callbacks import write_history
 
     est = config.estimator(total_timesteps=steps, n_jobs=n_jobs, random_state=seed, verbose=0)
     t0 = time.perf_counter()

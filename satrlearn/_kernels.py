@@ -98,7 +98,7 @@ def _input_from_bits(x, win, k, r_in, out, table):
 
 @njit(cache=True)
 def _input_dense(x, win, k, r_in, out):
-    """``out = r_in * (x[k] @ win[k])`` with the folded input matrix ``W_in[:n_in] - W_in[n_in:]``."""
+    """``out = r_in * (x[k] @ win[k])``, ``win`` the folded ``W_in[:n_in] - W_in[n_in:]``."""
     n = out.shape[0]
     n_in = x.shape[1]
     for j in range(n):

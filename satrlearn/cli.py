@@ -1,4 +1,4 @@
-"""The ``satrlearn`` command: ``train``, ``evaluate`` and ``plot``.
+"""The ``satrlearn`` command: ``train``, ``evaluate``, ``plot`` and ``export``.
 
 ``satrlearn train`` fits an estimator and writes a run folder::
 
@@ -25,7 +25,6 @@ ends with one line on stderr and exit code 2, without a traceback.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime
 import functools
 import json
@@ -40,6 +39,8 @@ import warnings
 import zipfile
 
 from ._files import atomic_write
+from .callbacks import CSVLogger, write_history
+from .callbacks import read_history as _read_history
 from .checkpoint import CHECKPOINT_NAME
 
 __all__ = ["ALGORITHMS", "DEFAULTS", "DEFAULT_ENV", "main", "read_history", "write_history"]
@@ -122,112 +123,12 @@ _nonnegative_float = _number_arg(float, lambda v: v >= 0, "a finite number >= 0"
 
 
 # --- history files -----------------------------------------------------------------------
-def write_history(history, path):
-    """Write a ``history_`` dict of equal-length lists as CSV with a header row.
-
-    The file is replaced atomically: a reader, a crash or Ctrl-C sees the old file or the
-    new one, never a part.
-
-    Parameters
-    ----------
-    history : dict of lists
-        Column name to values, one value per generation (an estimator's ``history_``).
-    path : str or path-like
-        The CSV file to write.
-
-    Returns
-    -------
-    str
-        The path written.
-    """
-    keys = list(history)
-
-    def write(fh):
-        writer = csv.writer(fh)
-        writer.writerow(keys)
-        writer.writerows(zip(*(history[k] for k in keys)))
-
-    return atomic_write(path, write, mode="w")
-
-
-class _HistoryAppender:
-    """A fit callback that appends each finished generation's row to ``history.csv``.
-
-    Rows are written as ``write_history`` writes them, so the file grows into exactly what
-    ``write_history(est.history_, path)`` would write. Each row is handed to the operating
-    system before the next generation starts: a killed process keeps it. If a write fails the
-    appender stops (a half-written row must not be followed by others) and says so once; the
-    file is rewritten whole when the run ends.
-
-    Parameters
-    ----------
-    path : str
-        The ``history.csv`` to append to; it already holds the header and ``n_rows`` rows.
-    n_rows : int
-        Rows already in the file.
-    """
-
-    def __init__(self, path, n_rows):
-        self.path = path
-        self.n_rows = n_rows
-        self.failed = False
-
-    def __call__(self, est, record):
-        history = est.history_
-        keys = list(history)
-        n_done = len(history[keys[0]])
-        if self.failed or n_done <= self.n_rows:
-            return
-        try:
-            with open(self.path, "a", newline="") as fh:
-                csv.writer(fh).writerows([history[k][i] for k in keys]
-                                         for i in range(self.n_rows, n_done))
-        except OSError as exc:
-            self.failed = True
-            print(f"satrlearn train: warning: cannot append to {self.path!r} "
-                  f"({exc.strerror or exc}); it will be written when the run ends.",
-                  file=sys.stderr)
-            return
-        self.n_rows = n_done
-
-
-def _number(text):
-    """A CSV cell as int when written as one, else float (empty cells are NaN)."""
-    if not text:
-        return math.nan
-    try:
-        return int(text)
-    except ValueError:
-        return float(text)
-
-
 def read_history(path):
     """Read a ``history.csv`` back into a dict of lists of floats (ints where whole)."""
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        path = os.path.join(path, "history.csv")
-    if not os.path.isfile(path):
-        raise UsageError(f"no history file at {path!r}; pass a run folder written by "
-                         "`satrlearn train` or its history.csv.")
     try:
-        with open(path, newline="") as fh:
-            reader = csv.reader(fh)
-            header = next(reader, None)
-            if not header:
-                raise UsageError(f"{path!r} is empty; expected a header row and one row per "
-                                 "generation.")
-            columns = {name: [] for name in header}
-            for line, row in enumerate(reader, start=2):
-                if len(row) != len(header):
-                    raise UsageError(f"{path!r} line {line} has {len(row)} values, the header "
-                                     f"has {len(header)}; the file is damaged.")
-                for name, text in zip(header, row):
-                    columns[name].append(_number(text))
-    except UnicodeDecodeError:
-        raise UsageError(f"{path!r} is not a text CSV file.") from None
-    except ValueError as exc:
-        raise UsageError(f"{path!r} holds a value that is not a number ({exc}).") from None
-    return columns
+        return _read_history(path)
+    except (FileNotFoundError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
 
 
 # --- train -------------------------------------------------------------------------------
@@ -563,7 +464,7 @@ def _train_new(args):
     out, created = _prepare_out(args.out or _default_out(env_id, args.algo), args.overwrite,
                                 unique=args.out is None)
     history_path = os.path.join(out, "history.csv")
-    est.set_params(checkpoint_dir=out, callbacks=[_HistoryAppender(history_path, 0)])
+    est.set_params(checkpoint_dir=out, callbacks=[CSVLogger(history_path)])
     run = _start_record(args, est, env_id)
     try:
         _write_run(out, run)
@@ -609,7 +510,7 @@ def _train_resume(args):
         _write_run(out, run)
     except OSError as exc:
         raise UsageError(f"cannot write into {out!r}: {exc.strerror or exc}.") from None
-    est.set_params(callbacks=[_HistoryAppender(history_path, len(est.history_["generation"]))])
+    est.set_params(callbacks=[CSVLogger(history_path)])  # rewrites the checkpoint's rows
     print(f"resuming {type(est).__name__} on {env_id} from generation "
           f"{est.n_generations_} ({est.env_steps_} env steps, {est.wall_time_:.0f} s) "
           f"towards {_describe_budget(est)} in {out}", flush=True)
@@ -778,13 +679,10 @@ def _env_from_run(policy_path):
     return None if run is None else _run_env(run)
 
 
-def _cmd_evaluate(args):
-    import gymnasium as gym
-
+def _load_policy(path):
+    """The policy in ``path``, or a UsageError saying what is wrong with the file."""
     from .policy import RSNNPolicy
-    from .rollout import RolloutError, evaluate_policy
 
-    path = args.policy
     if not os.path.exists(path):
         raise UsageError(f"no policy file at {path!r}; pass a policy.npz written by "
                          "`satrlearn train` or RSNNPolicy.save.")
@@ -792,9 +690,18 @@ def _cmd_evaluate(args):
         raise UsageError(f"{path!r} is not a satrlearn policy file (not a .npz archive); pass "
                          "a policy.npz written by `satrlearn train` or RSNNPolicy.save.")
     try:
-        policy = RSNNPolicy.load(path)
+        return RSNNPolicy.load(path)
     except (ValueError, OSError) as exc:
         raise UsageError(str(exc)) from None
+
+
+def _cmd_evaluate(args):
+    import gymnasium as gym
+
+    from .rollout import RolloutError, evaluate_policy
+
+    path = args.policy
+    policy = _load_policy(path)
     env_id = args.env or _env_from_run(path)
     if env_id is None:
         raise UsageError("which environment? pass --env ID (no run.json beside the policy "
@@ -839,6 +746,15 @@ def _cmd_evaluate(args):
           f"episodes (min {returns.min():.1f}, max {returns.max():.1f})")
     if args.video:
         print(f"saved videos to {args.video}")
+    if args.energy:
+        from .energy import energy_report, format_energy
+
+        try:
+            report = energy_report(policy, env_id, n_episodes=args.episodes, seed=args.seed)
+        except (ValueError, TypeError) as exc:
+            raise UsageError(str(exc)) from None
+        for line in format_energy(report):
+            print(line)
     return EXIT_OK
 
 
@@ -855,6 +771,11 @@ def _plot_target(out, run_dir):
 
 
 def _cmd_plot(args):
+    if args.raster is not None:
+        return _plot_raster(args)
+    if args.run is None:
+        raise UsageError("which run? pass a RUN_DIR written by `satrlearn train` (or its "
+                         "history.csv), or --raster POLICY_FILE for a spike raster.")
     if not os.path.exists(args.run):
         raise UsageError(f"no run folder or history file at {args.run!r}.")
     history = read_history(args.run)
@@ -871,6 +792,83 @@ def _cmd_plot(args):
     except OSError as exc:
         raise UsageError(f"cannot write {out!r}: {exc.strerror or exc}") from None
     print(f"saved learning curve to {path}")
+    return EXIT_OK
+
+
+def _plot_raster(args):
+    """``satrlearn plot --raster POLICY``: one episode's spike raster, membranes and actions."""
+    import tempfile
+
+    import gymnasium as gym
+
+    from .raster import plot_raster
+    from .rollout import check_spaces
+
+    if args.run is not None:
+        raise UsageError("pass either RUN_DIR (a learning curve) or --raster POLICY_FILE (a "
+                         "spike raster), not both.")
+    policy = _load_policy(args.raster)
+    env_id = args.env or _env_from_run(args.raster)
+    if env_id is None:
+        raise UsageError("which environment? pass --env ID (no run.json beside the policy "
+                         "names one).")
+    _check_env(env_id)
+    out = args.out
+    if out is None:
+        out = os.path.splitext(args.raster)[0] + "_raster.png"
+    elif os.path.isdir(out) or out.endswith(("/", os.sep)):
+        out = os.path.join(out, "raster.png")
+    elif not os.path.splitext(out)[1]:
+        out = out + ".png"
+    env = gym.make(env_id)
+    try:
+        try:
+            check_spaces(env, policy.config.n_in, policy.action_map)
+        except (ValueError, TypeError) as exc:
+            raise UsageError(str(exc)) from None
+        with tempfile.TemporaryDirectory(prefix="satrlearn-plot-") as scratch:
+            drawn = plot_raster(policy, env, os.path.join(scratch, os.path.basename(out)),
+                                seed=args.seed, max_steps=args.steps)
+            with open(drawn, "rb") as fh:
+                image = fh.read()
+        path = atomic_write(out, lambda fh: fh.write(image))
+    except ImportError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {out!r}: {exc.strerror or exc}") from None
+    finally:
+        env.close()
+    print(f"saved spike raster to {path}")
+    return EXIT_OK
+
+
+# --- export ------------------------------------------------------------------------------
+def _cmd_export(args):
+    import tempfile
+
+    policy = _load_policy(args.policy)
+    out = args.nir
+    if os.path.isdir(out):
+        raise UsageError(f"--nir {out!r} is a folder; give a file path such as policy.nir.")
+    try:
+        from .nir import write_nir
+
+        folder = os.path.dirname(os.path.abspath(out))
+        if not os.path.isdir(folder):
+            raise UsageError(f"cannot write {out!r}: no folder {folder!r}.")
+        with tempfile.TemporaryDirectory(prefix="satrlearn-nir-") as scratch:
+            written = write_nir(policy, os.path.join(scratch, "graph.nir"),
+                                variant=args.variant)
+            with open(written, "rb") as fh:
+                data = fh.read()
+        path = atomic_write(out, lambda fh: fh.write(data))
+    except ImportError as exc:
+        raise UsageError(str(exc)) from None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {out!r}: {exc.strerror or exc}") from None
+    print(f"saved NIR graph ({args.variant} variant) to {path}")
     return EXIT_OK
 
 
@@ -970,15 +968,46 @@ def build_parser():
                     help="seed of the episodes (default 0)")
     ev.add_argument("--video", metavar="DIR", default=None,
                     help="record every episode as an mp4 into DIR (needs satrlearn[video])")
+    ev.add_argument("--energy", action="store_true",
+                    help="also print an analytical energy estimate: the operations counted "
+                         "over the same episodes times published energies per operation")
     ev.set_defaults(func=_cmd_evaluate)
 
     pl = sub.add_parser(
         "plot", help="draw the learning curve of a run",
         description="Draw returns and search diagnostics from a run's history.csv.")
-    pl.add_argument("run", metavar="RUN_DIR", help="a run folder (or its history.csv)")
+    pl.add_argument("run", metavar="RUN_DIR", nargs="?", default=None,
+                    help="a run folder (or its history.csv)")
     pl.add_argument("--out", metavar="FILE", default=None,
-                    help="image file (default RUN_DIR/learning_curve.png)")
+                    help="image file (default RUN_DIR/learning_curve.png; with --raster, "
+                         "POLICY_raster.png beside the policy)")
+    pl.add_argument("--raster", metavar="POLICY_FILE", default=None,
+                    help="instead of a learning curve, draw one episode of this policy: the "
+                         "spike raster of its hidden neurons, a few membrane potentials and "
+                         "the actions")
+    pl.add_argument("--env", default=None,
+                    help="with --raster: Gymnasium environment id (default: the one in "
+                         "run.json beside the policy)")
+    pl.add_argument("--seed", type=_nonnegative_int, default=0,
+                    help="with --raster: seed of the episode (default 0)")
+    pl.add_argument("--steps", type=_positive_int, default=60,
+                    help="with --raster: environment steps drawn (default 60; the episode "
+                         "runs to its end)")
     pl.set_defaults(func=_cmd_plot)
+
+    ex = sub.add_parser(
+        "export", help="write a policy as a NIR graph for other simulators",
+        description="Export a saved policy to the Neuromorphic Intermediate Representation "
+                    "(NIR), an HDF5 file other spiking simulators and neuromorphic "
+                    "toolchains read (needs satrlearn[nir]).")
+    ex.add_argument("policy", metavar="POLICY_FILE", help="a policy.npz file")
+    ex.add_argument("--nir", metavar="OUT", required=True, help="the .nir file to write")
+    ex.add_argument("--variant", choices=("exact", "euler", "snntorch"), default="exact",
+                    help="exact (default): the faithful graph, time constants in ms; euler: "
+                         "for simulators that integrate with forward Euler and 0/1 spikes; "
+                         "snntorch: for snnTorch 1.0.0's import_from_nir "
+                         "(docs/neuromorphic.md)")
+    ex.set_defaults(func=_cmd_export)
     return parser
 
 

@@ -25,6 +25,7 @@ from .parallel import (evaluate_networks, evaluate_population, most_tasks, n_chu
 from .policy import ActionMap, RSNNPolicy
 from .rollout import EnvSource, _check_seed, evaluate_policy, moments_of, observation_size
 from . import optim
+from .callbacks import as_callbacks, call_hook
 from .shaping import OFFSET_SCHEDULES, offset_at, shaped_fitness, survival_bonus
 
 __all__ = ["BaseSearch", "SATRSearch", "ECSearch", "ESSearch", "HISTORY_KEYS",
@@ -191,14 +192,9 @@ class BaseSearch(BaseEstimator):
                                     else f"use the {key} parameter."))
         if self.network_params:
             _check_network_params(self.network_params)
-        callbacks = self.callbacks if self.callbacks is not None else []
-        if callable(callbacks):
-            callbacks = [callbacks]
-        for cb in callbacks:
-            if not callable(cb):
-                raise TypeError(f"callbacks must be callables, got {cb!r}.")
+        callbacks = as_callbacks(self.callbacks)
         self._validate_strategy_params()
-        return list(callbacks)
+        return callbacks
 
     # --- the loop ------------------------------------------------------------------------
     def fit(self, env, y=None, *, env_kwargs=None):
@@ -350,6 +346,7 @@ class BaseSearch(BaseEstimator):
         par_jobs = worker_count(self.n_jobs, most_tasks(
             self.pop, self.eval_episodes if self.eval_every is not None else 0))
         n_jobs = effective_n_jobs(par_jobs)
+        call_hook(callbacks, "on_fit_start", self)
         progress = self._progress()
         retries = 0
         try:
@@ -368,8 +365,8 @@ class BaseSearch(BaseEstimator):
                                                       source)
                             retries = 0
                             self._after_generation(record, progress, config, action_map)
-                            if any(cb(self, record) is False for cb in callbacks):
-                                self._stop_now()
+                            if call_hook(callbacks, "on_generation", self, record):
+                                self._stop_now()  # every callback saw the generation
                 except (TimeoutError, multiprocessing.TimeoutError) as exc:
                     raise TimeoutError(
                         f"generation {self.n_generations_ + 1} took longer than "
@@ -400,6 +397,7 @@ class BaseSearch(BaseEstimator):
             self._finalize(config, action_map)
             if self.checkpoint_dir is not None:
                 self.save_checkpoint()
+            call_hook(callbacks, "on_fit_end", self)
         return self
 
     def _after_generation(self, record, progress, config, action_map):
@@ -745,9 +743,12 @@ _COMMON_DOC = """
         0 silent, 1 a progress bar, 2 one line per generation.
     warm_start : bool, default=False
         Continue from the current distribution on the next ``fit``.
-    callbacks : list of callables, optional
-        Each is called as ``cb(estimator, record)`` after every generation (``record`` is that
-        generation's row of ``history_``); returning ``False`` stops the fit.
+    callbacks : list of callbacks, optional
+        Functions ``cb(estimator, record)`` called after every generation (``record`` is that
+        generation's row of ``history_``; returning ``False`` ends the fit), or objects with
+        ``on_fit_start(estimator)``, ``on_generation(estimator, record)`` and
+        ``on_fit_end(estimator)`` (:mod:`satrlearn.callbacks`: ``StopOnReturn``,
+        ``CSVLogger``, ``TensorBoardLogger``).
     checkpoint_dir : str or path, optional
         Write the full search state to ``checkpoint_dir/checkpoint.npz`` every
         ``checkpoint_every`` generations and when ``fit`` ends (also on Ctrl-C or an error);
