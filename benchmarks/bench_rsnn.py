@@ -30,7 +30,7 @@ import numpy as np
 
 from satrlearn.network import NetworkConfig, float_step, split_params
 from satrlearn.normalization import Moments, ObservationNormalizer
-from satrlearn.policy import NetworkBatch
+from satrlearn.engine import NetworkBatch
 
 ENVS = [("Humanoid-v5", 348, 17), ("Hopper-v5", 11, 3)]
 

@@ -16,7 +16,6 @@ __all__ = [
     "MAX_PARAMS",
     "MAX_SUBSTEPS",
     "NetworkConfig",
-    "RSNNState",
     "pack_hidden",
     "unpack_hidden",
     "pack_spikes",
@@ -226,38 +225,6 @@ class NetworkConfig:
         return cls(**d)
 
 
-@dataclasses.dataclass
-class RSNNState:
-    """Per-network state of a batch of ``K`` networks.
-
-    ``v``, ``i_syn`` and ``r`` are float64 ``(K, n_hidden)``; ``s`` holds the last spikes packed
-    as uint64 ``(K, n_words)`` in the excitatory-first layout.
-    """
-
-    v: np.ndarray
-    i_syn: np.ndarray
-    r: np.ndarray
-    s: np.ndarray
-
-    @classmethod
-    def zeros(cls, config: NetworkConfig, k: int) -> "RSNNState":
-        n = config.n_hidden
-        return cls(
-            v=np.zeros((k, n)),
-            i_syn=np.zeros((k, n)),
-            r=np.zeros((k, n)),
-            s=np.zeros((k, config.n_words), dtype=np.uint64),
-        )
-
-    def reset(self, config: NetworkConfig, rows, rngs) -> None:
-        """Start an episode in ``rows``: ``v ~ U(0, V_th)`` from each row's generator."""
-        for row, rng in zip(rows, rngs):
-            self.v[row] = rng.uniform(0.0, config.v_th, size=config.n_hidden)
-            self.i_syn[row] = 0.0
-            self.r[row] = 0.0
-            self.s[row] = 0
-
-
 # --- bit packing ---------------------------------------------------------------------------
 
 def pack_bits(mask: np.ndarray) -> np.ndarray:
@@ -271,15 +238,6 @@ def unpack_bits(packed: np.ndarray, count: int) -> np.ndarray:
     if packed.size * 8 < count:
         raise ValueError(f"packed data holds {packed.size * 8} bits, {count} are needed.")
     return np.unpackbits(packed, count=count, bitorder="little").astype(bool)
-
-
-def neuron_bit_positions(config: NetworkConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Word index and bit index of every neuron in the excitatory-first packed layout."""
-    j = np.arange(config.n_hidden)
-    exc = j < config.n_exc
-    local = np.where(exc, j, j - config.n_exc)
-    word = np.where(exc, local // 64, config.exc_words + local // 64)
-    return word.astype(np.int64), (local % 64).astype(np.uint64)
 
 
 def pack_hidden(w_h: np.ndarray, config: NetworkConfig) -> np.ndarray:

@@ -20,7 +20,7 @@ import gymnasium as gym
 import numpy as np
 
 from .normalization import Moments
-from .policy import ActionMap, NetworkBatch
+from .engine import ActionMap, NetworkBatch
 
 __all__ = ["EnvSource", "RolloutError", "episode_stats", "evaluate_policy", "run_episodes"]
 

@@ -22,7 +22,8 @@ from .network import NetworkConfig
 from .normalization import Moments, ObservationNormalizer, merge_moments
 from .parallel import (evaluate_networks, evaluate_population, most_tasks, n_chunks_for,
                        runs_in_workers, task_pickler, worker_count)
-from .policy import ActionMap, RSNNPolicy
+from .engine import ActionMap
+from .policy import RSNNPolicy
 from .rollout import EnvSource, _check_seed, evaluate_policy, moments_of, observation_size
 from . import optim
 from .callbacks import as_callbacks, call_hook
@@ -679,11 +680,6 @@ class BaseSearch(BaseEstimator):
         if getattr(self, "_state", None) is None:
             raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet.")
         return {k: np.copy(v) for k, v in self._state.items()}
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        state.pop("_source", None)  # may hold a live env
-        return state
 
 
 _COMMON_DOC = """

@@ -19,7 +19,7 @@ from numba import njit
 
 from satrlearn import _kernels
 from satrlearn.network import NetworkConfig, pack_spikes, unpack_spikes
-from satrlearn.policy import NetworkBatch
+from satrlearn.engine import NetworkBatch
 
 from .naive import NaiveRSNN
 

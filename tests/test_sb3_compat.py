@@ -1,4 +1,4 @@
-"""RSNNPolicy in Stable-Baselines3's own evaluation loop (runs when the bench extra is installed)."""
+"""RSNNPolicy in Stable-Baselines3's own evaluation loop (runs with the bench extra installed)."""
 
 import pytest
 
