@@ -18,8 +18,10 @@ import numpy as np
 from ._files import FileFormatError, read_archive, write_archive
 from .network import NetworkConfig
 from .normalization import ObservationNormalizer
+from .policy import RSNNPolicy
 
-__all__ = ["CHECKPOINT_NAME", "read_checkpoint", "write_checkpoint"]
+__all__ = ["CHECKPOINT_NAME", "estimator_state", "read_checkpoint", "restore_estimator",
+           "write_checkpoint"]
 
 CHECKPOINT_NAME = "checkpoint.npz"
 FORMAT = "satrlearn-checkpoint"
@@ -107,3 +109,87 @@ def read_checkpoint(path, strategy_of=None) -> tuple[dict, dict]:
     except (KeyError, TypeError, ValueError) as exc:
         raise FileFormatError(f"{path!r} is an inconsistent satrlearn checkpoint: {exc}") from None
     return meta, arrays
+
+
+def estimator_state(est) -> tuple[dict, dict]:
+    """``(meta, arrays)`` of a fitted estimator: everything :func:`restore_estimator` needs.
+
+    Distribution and optimiser state, normaliser, random generator, counters, budget, history
+    and the best network so far.
+    """
+    params = {k: v for k, v in est.get_params().items()
+              if k not in ("callbacks", "random_state", "checkpoint_dir")}
+    meta = {
+        "estimator": type(est).__name__,
+        "params": params,
+        "random_state": est.random_state if isinstance(est.random_state, int) else None,
+        "network": est.network_config_.to_dict(),
+        "action_space": est.policy_.action_map.to_dict(),
+        "env": getattr(est, "_env_id", None),
+        "env_kwargs": getattr(est, "_env_kwargs", None),
+        "observation_shape": list(est.policy_.observation_shape),
+        "n_generations_done": est.n_generations_,
+        "budget": getattr(est, "_budget", None) or {
+            "start": [est.n_generations_, est.env_steps_, est.wall_time_],
+            "target": [est.n_generations_, None, None]},
+        "reward_offset": est.reward_offset_,
+        "env_steps": est.env_steps_,
+        "wall_time": est.wall_time_,
+        "best_score": None if not np.isfinite(est.best_score_) else est.best_score_,
+        "rng": est._rng.bit_generator.state,
+        "rng_kind": type(est._rng.bit_generator).__name__,
+        "history": est.history_,
+    }
+    arrays = {f"state/{k}": np.asarray(v) for k, v in est._state.items()}
+    arrays.update(est._normalizer.state_arrays())
+    best = est.best_policy_
+    arrays["best/params"] = best.params
+    arrays.update({f"best/{k}": v for k, v in best.normalizer.state_arrays().items()})
+    return meta, arrays
+
+
+def restore_estimator(est, meta, arrays, config, action_map, history_keys) -> None:
+    """Put the state of a checkpoint (as :func:`read_checkpoint` returns it) into ``est``.
+
+    ``config`` and ``action_map`` are the network and action space the caller validated
+    against the environment; ``history_keys`` the columns of ``history_`` (columns missing
+    from older files are filled with NaN).
+    """
+    try:
+        bitgen = getattr(np.random, meta["rng_kind"])()
+        bitgen.state = meta["rng"]
+        est._rng = np.random.Generator(bitgen)
+        est._opt = est._make_optimizer(config.n_params)
+        est._opt.set_state({k[len("state/"):]: v for k, v in arrays.items()
+                            if k.startswith("state/")},
+                           generation=int(meta["n_generations_done"]))
+        est._normalizer = ObservationNormalizer.from_arrays(arrays)
+        n_done = len(meta["history"]["generation"])  # older files lack newer columns
+        est.history_ = {k: list(meta["history"].get(k, [float("nan")] * n_done))
+                        for k in history_keys}
+        est.n_generations_ = int(meta["n_generations_done"])
+        if "budget" in meta:
+            budget = meta["budget"]
+            est._budget = {"start": [int(budget["start"][0]), int(budget["start"][1]),
+                                     float(budget["start"][2])],
+                           "target": [None if v is None else kind(v) for kind, v in
+                                      zip((int, int, float), budget["target"])]}
+        else:  # written before step and time budgets
+            est._budget = {"start": [0, 0, 0.0],
+                           "target": [int(meta["target_generations"]), None, None]}
+        est.reward_offset_ = float(meta.get("reward_offset", 0.0))
+        est._reward_offset_base = est.reward_offset_
+        est.env_steps_ = int(meta["env_steps"])
+        est.wall_time_ = float(meta["wall_time"])
+        est.best_score_ = -np.inf if meta["best_score"] is None else meta["best_score"]
+        best_norm = ObservationNormalizer.from_arrays(
+            {k[len("best/"):]: v for k, v in arrays.items() if k.startswith("best/obs_")})
+        shape = meta.get("observation_shape")
+        est._obs_shape = (config.n_in,) if shape is None else tuple(shape)
+        est.best_policy_ = RSNNPolicy(config, arrays["best/params"], best_norm, action_map,
+                                      observation_shape=est._obs_shape)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(f"inconsistent checkpoint: {exc}") from None
+    est.network_config_ = config
+    est._env_id = meta.get("env")
+    est._env_kwargs = meta.get("env_kwargs")

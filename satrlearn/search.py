@@ -17,7 +17,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from .checkpoint import read_checkpoint, write_checkpoint
+from .checkpoint import estimator_state, read_checkpoint, restore_estimator, write_checkpoint
 from .network import NetworkConfig
 from .normalization import Moments, ObservationNormalizer, merge_moments
 from .parallel import (evaluate_networks, evaluate_population, most_tasks, n_chunks_for,
@@ -568,75 +568,10 @@ class BaseSearch(BaseEstimator):
         directory = self.checkpoint_dir if directory is None else directory
         if directory is None:
             raise ValueError("pass a directory or set checkpoint_dir.")
-        params = {k: v for k, v in self.get_params().items()
-                  if k not in ("callbacks", "random_state", "checkpoint_dir")}
-        meta = {
-            "estimator": type(self).__name__,
-            "params": params,
-            "random_state": self.random_state if isinstance(self.random_state, int) else None,
-            "network": self.network_config_.to_dict(),
-            "action_space": self.policy_.action_map.to_dict(),
-            "env": getattr(self, "_env_id", None),
-            "env_kwargs": getattr(self, "_env_kwargs", None),
-            "observation_shape": list(self.policy_.observation_shape),
-            "n_generations_done": self.n_generations_,
-            "budget": getattr(self, "_budget", None) or {
-                "start": [self.n_generations_, self.env_steps_, self.wall_time_],
-                "target": [self.n_generations_, None, None]},
-            "reward_offset": self.reward_offset_,
-            "env_steps": self.env_steps_,
-            "wall_time": self.wall_time_,
-            "best_score": None if not np.isfinite(self.best_score_) else self.best_score_,
-            "rng": self._rng.bit_generator.state,
-            "rng_kind": type(self._rng.bit_generator).__name__,
-            "history": self.history_,
-        }
-        arrays = {f"state/{k}": np.asarray(v) for k, v in self._state.items()}
-        arrays.update(self._normalizer.state_arrays())
-        best = self.best_policy_
-        arrays["best/params"] = best.params
-        arrays.update({f"best/{k}": v for k, v in best.normalizer.state_arrays().items()})
-        return write_checkpoint(directory, meta, arrays)
+        return write_checkpoint(directory, *estimator_state(self))
 
     def _restore(self, meta, arrays, config, action_map):
-        try:
-            bitgen = getattr(np.random, meta["rng_kind"])()
-            bitgen.state = meta["rng"]
-            self._rng = np.random.Generator(bitgen)
-            self._opt = self._make_optimizer(config.n_params)
-            self._opt.set_state({k[len("state/"):]: v for k, v in arrays.items()
-                                 if k.startswith("state/")},
-                                generation=int(meta["n_generations_done"]))
-            self._normalizer = ObservationNormalizer.from_arrays(arrays)
-            n_done = len(meta["history"]["generation"])  # older files lack newer columns
-            self.history_ = {k: list(meta["history"].get(k, [float("nan")] * n_done))
-                             for k in HISTORY_KEYS}
-            self.n_generations_ = int(meta["n_generations_done"])
-            if "budget" in meta:
-                budget = meta["budget"]
-                self._budget = {"start": [int(budget["start"][0]), int(budget["start"][1]),
-                                          float(budget["start"][2])],
-                                "target": [None if v is None else kind(v) for kind, v in
-                                           zip((int, int, float), budget["target"])]}
-            else:  # written before step and time budgets
-                self._budget = {"start": [0, 0, 0.0],
-                                "target": [int(meta["target_generations"]), None, None]}
-            self.reward_offset_ = float(meta.get("reward_offset", 0.0))
-            self._reward_offset_base = self.reward_offset_
-            self.env_steps_ = int(meta["env_steps"])
-            self.wall_time_ = float(meta["wall_time"])
-            self.best_score_ = -np.inf if meta["best_score"] is None else meta["best_score"]
-            best_norm = ObservationNormalizer.from_arrays(
-                {k[len("best/"):]: v for k, v in arrays.items() if k.startswith("best/obs_")})
-            shape = meta.get("observation_shape")
-            self._obs_shape = (config.n_in,) if shape is None else tuple(shape)
-            self.best_policy_ = RSNNPolicy(config, arrays["best/params"], best_norm, action_map,
-                                           observation_shape=self._obs_shape)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ValueError(f"inconsistent checkpoint: {exc}") from None
-        self.network_config_ = config
-        self._env_id = meta.get("env")
-        self._env_kwargs = meta.get("env_kwargs")
+        restore_estimator(self, meta, arrays, config, action_map, HISTORY_KEYS)
         self._finalize(config, action_map)
 
     # --- using the result --------------------------------------------------------------
