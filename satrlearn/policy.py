@@ -306,6 +306,29 @@ class RSNNPolicy:
                 f"{os.fspath(path)!r} is an inconsistent satrlearn policy file: "
                 f"{type(exc).__name__}: {exc}") from None
 
+    # --- neuromorphic deployment ----------------------------------------------------------
+    def to_nir(self, variant="exact"):
+        """The network as a ``nir.NIRGraph`` (needs ``nir``); see :func:`satrlearn.nir.to_nir`
+        and docs/neuromorphic.md for the variants."""
+        from .nir import to_nir
+
+        return to_nir(self, variant)
+
+    @classmethod
+    def from_nir(cls, graph, seed=None) -> "RSNNPolicy":
+        """The policy a graph written by :meth:`to_nir` describes (a graph or a ``.nir`` file);
+        see :func:`satrlearn.nir.from_nir`."""
+        from .nir import from_nir
+
+        return from_nir(graph, seed=seed)
+
+    def energy(self, env, n_episodes=1, seed=0, **kwargs) -> dict:
+        """Analytical energy estimate of running this policy on ``env`` (counted operations
+        times published per-operation energies); see :func:`satrlearn.energy.energy_report`."""
+        from .energy import energy_report
+
+        return energy_report(self, env, n_episodes=n_episodes, seed=seed, **kwargs)
+
     def __repr__(self):
         kind = "binary" if self.binary else "real"
         return (f"RSNNPolicy(n_in={self.config.n_in}, n_hidden={self.config.n_hidden}, "
