@@ -181,8 +181,9 @@ class Optimizer:
         Returns
         -------
         dict
-            Diagnostics: ``signal_energy``, ``noise_energy``, ``signal_to_noise``, ``kl``,
-            ``mean_p``, ``entropy``.
+            Diagnostics: ``signal_energy``, ``noise_energy``, ``signal_to_noise``,
+            ``signal_split`` (split-half estimate of the signal energy), ``kl``, ``mean_p``,
+            ``entropy``.
         """
         if self._asked is None:
             raise RuntimeError("tell() needs a generation: call ask() (or ask_seeds()) first.")

@@ -142,6 +142,11 @@ def plot_history(history, path, title=None):
         noise = _column(history, "noise_energy") if key == "signal_energy" else None
         if noise is not None and np.isfinite(noise).any():
             ax.plot(gen, noise, color="k", linestyle=":", label="no-information level")
+            split = _column(history, "signal_split")
+            if split is not None and np.isfinite(split).any():
+                # only positive values show on the log axis; near 0 means no information
+                ax.plot(gen, np.where(split > 0, split, np.nan), color="tab:purple",
+                        linewidth=0.8, label="split-half estimate (> 0)")
             ax.legend(fontsize="small", loc="best")
         if log:
             _positive_log(ax, values)

@@ -39,8 +39,8 @@ HISTORY_KEYS = (
     "generation", "return_mean", "return_max", "return_min", "fitness_mean", "fitness_max",
     "fitness_min", "reward_offset", "return_det", "eval_mean", "eval_std", "eval_top_mean",
     "eval_top_std", "eval_episodes",
-    "signal_energy", "noise_energy", "signal_to_noise", "kl", "mean_p", "entropy", "env_steps",
-    "episodes", "wall_time",
+    "signal_energy", "noise_energy", "signal_to_noise", "signal_split", "kl", "mean_p", "entropy",
+    "env_steps", "episodes", "wall_time",
 )
 
 #: Generations a fit runs when no budget (generations, steps or time) is given.
@@ -715,7 +715,10 @@ _COMMON_DOC = """
         generations without an evaluation),
         ``signal_energy`` (``||g||^2``), ``noise_energy`` (the ``||g||^2`` expected if the
         ranking carried no information about the candidates), ``signal_to_noise`` (their
-        ratio: near 1 means the step is driven by sampling noise), ``kl`` (exact KL between
+        ratio: near 1 means the step is driven by sampling noise), ``signal_split`` (the inner
+        product of the signals of the two halves of the population: an estimate of the
+        signal energy that sampling noise does not inflate, near 0 without information),
+        ``kl`` (exact KL between
         successive distributions), ``mean_p`` (mean rho; mean ``|mu|`` for ES), ``entropy``,
         ``env_steps`` (cumulative), ``episodes``, ``wall_time`` (cumulative seconds).
     n_generations_ : int

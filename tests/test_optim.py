@@ -164,3 +164,26 @@ def test_estimators_reproduce_the_history_from_before_the_optimiser_classes(Est)
     for key, values in reference.items():
         np.testing.assert_array_equal(np.asarray(est.history_[key], dtype=float),
                                       np.asarray(values, dtype=float), err_msg=key)
+
+
+@pytest.mark.parametrize("make", [lambda: SATR(16, pop=64, eta=1e-6, random_state=0),
+                                  lambda: ES(16, pop=64, learning_rate=1e-9, random_state=0)],
+                         ids=["SATR", "ES"])
+def test_split_half_signal_tells_information_from_noise(make):
+    """Random fitness: ||g||^2 sits at its noise level while the split-half estimate averages
+    near 0; informative fitness: the split-half estimate is clearly positive."""
+    rng = np.random.default_rng(5)
+    noise_opt, info_opt = make(), make()
+    target = rng.standard_normal(16)
+    split_noise, split_info, snr = [], [], []
+    for _ in range(40):   # steps of ~0 size: the same distribution every generation
+        noise_opt.ask()
+        d = noise_opt.tell(rng.standard_normal(64))
+        split_noise.append(d["signal_split"] / d["noise_energy"])
+        snr.append(d["signal_to_noise"])
+        X = info_opt.ask().astype(float)
+        d = info_opt.tell(X @ target)
+        split_info.append(d["signal_split"] / d["noise_energy"])
+    assert 0.8 < np.mean(snr) < 1.2
+    assert abs(np.mean(split_noise)) < 0.3     # 40 draws of sd ~0.5 around 0
+    assert np.mean(split_info) > 1.0

@@ -68,18 +68,40 @@ class BernoulliStrategy(Strategy):
         byte (``numpy.packbits(..., axis=1, bitorder="little")``, shape ``(N, ceil(D / 8))``);
         otherwise each theta is regenerated from its seed. Both give the same ``g`` bit for bit.
         """
-        acc = np.zeros_like(rho)
+        return self.signal_and_split(rho, seeds, weights, samples)[0]
+
+    def signal_and_split(self, rho, seeds, weights, samples=None):
+        """``g`` (see :meth:`signal`) and the split-half estimate of ``||E g||^2``.
+
+        The estimate is ``<g_A, g_B>``, the inner product of the signals of the first and the
+        second half of the population (each the mean over its own candidates): the sampling
+        noise of the halves is independent, so unlike ``||g||^2`` it does not grow with the
+        noise; it is near 0 when the ranking carries no information and may be negative.
+        """
         dim = rho.shape[0]
         if samples is not None and np.shape(samples) != (len(seeds), -(-dim // 8)):
             raise ValueError(f"samples must have shape ({len(seeds)}, {-(-dim // 8)}), got "
                              f"{np.shape(samples)}.")
-        for n, (seed, w) in enumerate(zip(seeds, weights)):
+        n = len(seeds)
+        half = n // 2
+        acc = np.zeros_like(rho)
+        acc_a = acc
+        for i, (seed, w) in enumerate(zip(seeds, weights)):
             if w != 0.0:
                 theta = (self.sample({"rho": rho}, seed) if samples is None else
-                         np.unpackbits(samples[n], count=dim, bitorder="little").view(bool))
+                         np.unpackbits(samples[i], count=dim, bitorder="little").view(bool))
                 acc += w * theta
+            if i + 1 == half:
+                acc_a = acc.copy()  # the first half's sum, in the same order as acc
         # sum_n w_n rho is a constant per element: subtract once
-        return (acc - np.sum(weights) * rho) / len(seeds)
+        g = (acc - np.sum(weights) * rho) / n
+        split = float("nan")
+        if half >= 1:
+            w = np.asarray(weights, dtype=np.float64)
+            g_a = (acc_a - np.sum(w[:half]) * rho) / half
+            g_b = (acc - acc_a - np.sum(w[half:]) * rho) / (n - half)
+            split = float(g_a @ g_b)
+        return g, split
 
     def step(self, state: dict, g: np.ndarray) -> np.ndarray:
         """The strategy's raw move of ``rho`` (before clipping); may advance optimiser state."""
@@ -87,7 +109,7 @@ class BernoulliStrategy(Strategy):
 
     def update(self, state, seeds, signs, weights, samples=None):
         rho = state["rho"]
-        g = self.signal(rho, seeds, weights, samples)
+        g, split = self.signal_and_split(rho, seeds, weights, samples)
         new = dict(state)
         delta = self.step(new, g)
         new["rho"] = np.clip(rho + delta, self.rho_eps, 1.0 - self.rho_eps)
@@ -97,6 +119,7 @@ class BernoulliStrategy(Strategy):
             "signal_energy": energy,
             "noise_energy": noise,
             "signal_to_noise": energy / noise if noise > 0 else float("nan"),
+            "signal_split": split,
             "kl": bernoulli_kl(new["rho"], rho),
             "mean_p": float(new["rho"].mean()),
             "entropy": bernoulli_entropy(new["rho"]),

@@ -55,12 +55,20 @@ class ES(Strategy):
         acc = np.zeros_like(mu)
         n = len(seeds)
         diff_sq = 0.0
+        half = 2 * (n // 4)  # the first half of the pairs, for the split-half estimate
+        acc_a = acc
         for i in range(0, n, 2):  # antithetic pairs share their noise
             diff = weights[i] * signs[i] + weights[i + 1] * signs[i + 1]
             diff_sq += diff * diff
             if diff != 0.0:
                 acc += diff * self._noise(seeds[i], mu.shape[0])
+            if i + 2 == half:
+                acc_a = acc.copy()
         g = acc / (n * self.sigma)
+        # <g_A, g_B> of the two halves of the pairs: an estimate of ||E g||^2 whose sampling
+        # noise does not add up (see BernoulliStrategy.signal_and_split)
+        split = (float((acc_a / (half * self.sigma)) @ ((acc - acc_a) / ((n - half) * self.sigma)))
+                 if half >= 2 else float("nan"))
         new = dict(state)
         step = self.learning_rate * adam_direction(new, g, self.beta1, self.beta2)
         new["mu"] = mu + step - self.learning_rate * self.weight_decay * mu
@@ -72,6 +80,7 @@ class ES(Strategy):
             "signal_energy": energy,
             "noise_energy": noise,
             "signal_to_noise": energy / noise if noise > 0 else float("nan"),
+            "signal_split": split,
             "kl": float(d @ d / (2.0 * self.sigma ** 2)),
             "mean_p": float(np.mean(np.abs(new["mu"]))),
             "entropy": float(0.5 * np.log(2.0 * np.pi * np.e * self.sigma ** 2)),
