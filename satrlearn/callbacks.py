@@ -260,12 +260,12 @@ class TensorBoardLogger(Callback):
     """Every numeric column of each generation's record as a TensorBoard scalar
     (``satrlearn/<column>``, step = generation).
 
+    Needs ``tensorboardX`` (``pip install "satrlearn[tensorboard]"``) or PyTorch's
+    ``torch.utils.tensorboard``; the error says so when neither is installed.
+
     Parameters
     ----------
     log_dir : str or path-like
-
-    Needs ``tensorboardX`` (``pip install "satrlearn[tensorboard]"``) or PyTorch's
-    ``torch.utils.tensorboard``; the error says so when neither is installed.
     """
 
     def __init__(self, log_dir):

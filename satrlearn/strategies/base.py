@@ -20,10 +20,11 @@ class Strategy:
     :meth:`mode`; the fit loop does everything else.
     """
 
-    #: True when samples are binary masks (bitset kernel), False for real weights.
     binary = True
+    """True when samples are binary masks (bitset kernel), False for real weights."""
 
     def init(self, dim: int, rng: np.random.Generator) -> dict:
+        """The initial state ``{name: array}`` of a search over ``dim`` parameters."""
         raise NotImplementedError
 
     def state_spec(self, dim: int) -> dict:
