@@ -4,8 +4,9 @@ Every ```python block of a page (README.md, and every .md file under docs/) runs
 of the page, in one namespace for the page (a later block uses what an earlier one defined, as
 a reader running them in one session would), in a fresh temporary working directory. That
 directory holds ``policy.npz``, a small untrained Hopper-v5 policy standing for the file
-``satrlearn train`` writes, which pages load by that name. A block written as a doctest session (``>>>`` prompts) is checked as a doctest.
-Blocks in other languages (```bash, or no language) are not run.
+``satrlearn train`` writes, which pages load by that name. A block written as a doctest
+session (``>>>`` prompts) is checked as a doctest. Blocks in other languages (```bash, or no
+language) are not run.
 
 A block is skipped only when the line right before it (blank lines aside) is a marker such as
 ``<!-- snippet: skip (trains for 10 minutes on Hopper-v5) -->``. The reason is required and
