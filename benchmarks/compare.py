@@ -51,7 +51,6 @@ IMG = os.path.join(ROOT, "docs", "img")
 EVAL_EPISODES = 5
 EVAL_SEED = 10_000          # episodes of the final evaluation: never seen during the search
 CHECKPOINT_EVERY = 5
-MAX_GENERATIONS = 1_000_000  # the budget callback stops the fit long before
 META_KEYS = ("task", "method", "delta", "pop", "seed", "budget_steps", "n_params", "commit")
 #: columns computed here in CSVs written before satrlearn logged them in ``history_``
 LATER_KEYS = ("noise_energy", "signal_to_noise")
@@ -113,7 +112,7 @@ def parse_method(text: str) -> str:
 
 def make_estimator(cell: Cell, n_jobs: int, checkpoint_dir, callbacks):
     from satrlearn import ECSearch, ESSearch, SATRSearch
-    common = dict(pop=cell.pop, n_generations=MAX_GENERATIONS, random_state=cell.seed,
+    common = dict(pop=cell.pop, total_timesteps=cell.budget, random_state=cell.seed,
                   n_jobs=n_jobs, checkpoint_dir=checkpoint_dir,
                   checkpoint_every=CHECKPOINT_EVERY, callbacks=callbacks)
     if cell.method == "satr":
@@ -227,7 +226,9 @@ def run_cell(cell: Cell, results: str, n_jobs: int = 1) -> str:
 
     def on_generation(est, record):
         write_csv_atomic(path, header, history_rows(cell, est, commit=commit))
-        return est.env_steps_ < cell.budget  # False stops the fit: the budget is spent
+        # the fit stops at total_timesteps=cell.budget; checkpoints written before this
+        # script used the budget parameters planned a generation count, hence the callback
+        return est.env_steps_ < cell.budget
 
     t0 = time.perf_counter()
     if os.path.isfile(os.path.join(ckpt, CHECKPOINT_NAME)):
