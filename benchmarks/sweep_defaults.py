@@ -270,14 +270,14 @@ def summary_table(records):
         cells = {key: float(np.mean(values)) for key, values in returns.items()}
         ranks = mean_ranks(cells, configs, tasks)
         note = (f"{steps:,} env steps per run. Cells: true return of `best_policy_` over "
-                f"{EVAL_EPISODES} fresh episodes, mean over seeds (number of seeds); "
+                f"{EVAL_EPISODES} fresh episodes, mean over seeds (each seed's value); "
                 "mean rank: 1 = best, over the tasks the config has run on.")
         lines = [note, "",
                  "| config | " + " | ".join(tasks) + " | mean rank |",
                  "|---|" + "---|" * (len(tasks) + 1)]
         for c in configs:
-            row = [f"{round(cells[(c, t)])} ({len(returns[(c, t)])})" if (c, t) in cells
-                   else "–" for t in tasks]
+            row = [f"{round(cells[(c, t)]):,} ({', '.join(f'{v:,.0f}' for v in returns[(c, t)])})"
+                   if (c, t) in cells else "–" for t in tasks]
             lines.append(f"| {c} | " + " | ".join(row) + f" | {ranks[c]:.2f} |")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
