@@ -207,3 +207,18 @@ def test_consumer_drives_an_environment():
     theirs = consumer_episode(policy, StubEnv(length=15), seed=4, variant="euler")
     assert theirs["length"] == ours["length"] == 15
     assert theirs["return"] == pytest.approx(ours["return"], abs=1e-5)
+
+
+def test_policy_methods_are_the_module_functions():
+    """RSNNPolicy.to_nir / from_nir / energy give what satrlearn.nir and satrlearn.energy do."""
+    from satrlearn.energy import energy_report
+
+    from .stub_env import StubEnv
+
+    env = StubEnv(length=5)
+    policy = make_policy(n_in=3, space=env.action_space)
+    back = RSNNPolicy.from_nir(policy.to_nir())
+    np.testing.assert_array_equal(back.params, policy.params)
+    assert back.config == policy.config
+    assert policy.energy(StubEnv(length=5), seed=0) == energy_report(policy, StubEnv(length=5),
+                                                                      seed=0)
