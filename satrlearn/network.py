@@ -365,6 +365,11 @@ def split_params(theta: np.ndarray, config: NetworkConfig):
 
 # --- float reference -----------------------------------------------------------------------
 
+def _flush(a):
+    """Set the subnormal entries of ``a`` to zero, as the kernels do (see ``_kernels.TINY``)."""
+    a[np.abs(a) < np.finfo(np.float64).tiny] = 0.0
+
+
 def float_step(x, w_in, w_h, w_out, v, i_syn, r, spikes, config: NetworkConfig):
     """One environment step of ``K`` networks with dense float matrices (numpy, batched).
 
@@ -383,8 +388,11 @@ def float_step(x, w_in, w_h, w_out, v, i_syn, r, spikes, config: NetworkConfig):
         h = config.r_h * np.einsum("ki,kij->kj", s_signed, w_h)
         i_syn *= a_syn
         i_syn += h
+        _flush(i_syn)
         v[:] = a_m * v + (1.0 - a_m) * (config.v_reset + i_syn + i_in)
+        _flush(v)
         spikes[:] = v > config.v_th
         v[spikes] = config.v_reset
         r[:] = a_out * r + (1.0 - a_out) * (spikes * signs / config.dt)
+        _flush(r)
     return config.r_out * np.einsum("kj,kjo->ko", r, w_out)

@@ -126,6 +126,48 @@ def test_bitset_and_float_kernels_agree_on_the_same_masks():
     np.testing.assert_array_equal(a.counts, b.counts)
 
 
+@pytest.mark.parametrize("binary", [True, False])
+def test_silent_networks_flush_subnormal_state_and_still_match_naive(binary):
+    # a burst of input, then silence: i_syn, v and r decay towards zero for hundreds of steps.
+    # Without flushing they end subnormal (and x86 runs their arithmetic 10-100x slower).
+    cfg, theta, _ = make_case(4, 64, 2, 0.5, k=2, seed=21)
+    params = theta if binary else theta.astype(np.float32)
+    batch = NetworkBatch(cfg, params)
+    batch.reset(seeds=[1, 2])
+    twins = [NaiveRSNN.from_params(cfg, params[q]) for q in range(2)]
+    for q, twin in enumerate(twins):
+        twin.reset(seed=q + 1)
+    tiny = np.finfo(np.float64).tiny
+    for step in range(700):
+        x = np.full((2, 4), 5.0 if step == 0 else 0.0)
+        y = batch.step(x)
+        y_ref = np.array([t.step(x[q]) for q, t in enumerate(twins)])
+        np.testing.assert_array_equal(spikes_of(batch), [t.s for t in twins])
+        np.testing.assert_allclose(y, y_ref, rtol=1e-9, atol=1e-300)
+    assert batch.counts[:, 0].sum() > 0
+    twin_state = np.concatenate([np.abs(np.r_[t.i_syn, t.v, t.r]) for t in twins])
+    assert ((twin_state > 0) & (twin_state < tiny)).any(), "the case must reach subnormals"
+    for state in (batch.i_syn, batch.v, batch.r):
+        assert not ((state != 0) & (np.abs(state) < tiny)).any()
+
+
+def test_float_step_twin_flushes_subnormals_too():
+    from satrlearn.network import float_step
+    cfg = NetworkConfig(n_in=2, n_hidden=8, n_out=1)
+    k, n = 1, cfg.n_hidden
+    w_in = np.zeros((k, 4, n))
+    w_h = np.zeros((k, n, n))
+    w_out = np.ones((k, n, 1))
+    v = np.full((k, n), 1e-300)
+    i_syn = np.full((k, n), 1e-300)
+    r = np.full((k, n), 1e-300)
+    spikes = np.zeros((k, n), dtype=bool)
+    for _ in range(30):
+        float_step(np.zeros((k, 2)), w_in, w_h, w_out, v, i_syn, r, spikes, cfg)
+    for state in (v, i_syn, r):
+        np.testing.assert_array_equal(state, 0.0)
+
+
 def test_inactive_rows_are_left_untouched():
     cfg, theta, xs = make_case(5, 100, 2, 0.5, k=3, seed=11)
     batch = NetworkBatch(cfg, theta)
