@@ -388,11 +388,10 @@ def float_step(x, w_in, w_h, w_out, v, i_syn, r, spikes, config: NetworkConfig):
         h = config.r_h * np.einsum("ki,kij->kj", s_signed, w_h)
         i_syn *= a_syn
         i_syn += h
-        _flush(i_syn)
         v[:] = a_m * v + (1.0 - a_m) * (config.v_reset + i_syn + i_in)
-        _flush(v)
         spikes[:] = v > config.v_th
         v[spikes] = config.v_reset
         r[:] = a_out * r + (1.0 - a_out) * (spikes * signs / config.dt)
-        _flush(r)
+    for state in (v, i_syn, r):  # once per env step, as the kernels do
+        _flush(state)
     return config.r_out * np.einsum("kj,kjo->ko", r, w_out)
