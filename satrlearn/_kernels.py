@@ -433,3 +433,47 @@ def float_step(x, win, wh, wout, outdeg, v, isyn, r, s, active, c, n_exc, exc_wo
         _finish_step(k, v, isyn, r, racc, c, n_exc, substeps, wout, y)
         counts[k, 0] += spikes
         counts[k, 1] += events
+
+
+# --- the lockstep loop's inputs -----------------------------------------------------------
+
+@njit(cache=True)
+def lockstep_inputs(obs, active, shift, mean, scale, clip, obs_sum, obs_sq, x):
+    """One pass over the active rows of ``obs (K, n_in)`` before a lockstep env step.
+
+    Adds ``obs - shift`` and its square to the moment sums ``obs_sum``/``obs_sq``, and writes
+    the normalised inputs ``x = clip((obs - mean) * scale, -clip, clip)`` (the same operations,
+    in the same order, as the numpy forms they replace, so results are unchanged; inactive
+    rows are left as they are). Returns the first row with a non-finite observation, or -1.
+    """
+    bad = -1
+    for q in range(obs.shape[0]):
+        if not active[q]:
+            continue
+        for i in range(obs.shape[1]):
+            o = obs[q, i]
+            if bad < 0 and not np.isfinite(o):
+                bad = q
+            d = o - shift[i]
+            obs_sum[q, i] += d
+            obs_sq[q, i] += d * d
+            z = (o - mean[i]) * scale[i]
+            if z < -clip:
+                z = -clip
+            elif z > clip:
+                z = clip
+            x[q, i] = z
+    return bad
+
+
+@njit(cache=True)
+def box_actions(y, mid, half, out):
+    """``out = (mid + half * clip(y, -1, 1))`` cast to ``out``'s dtype, as numpy computes it."""
+    for q in range(y.shape[0]):
+        for o in range(y.shape[1]):
+            v = y[q, o]
+            if v < -1.0:
+                v = -1.0
+            elif v > 1.0:
+                v = 1.0
+            out[q, o] = mid[o] + half[o] * v

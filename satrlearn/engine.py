@@ -91,6 +91,7 @@ class NetworkBatch:
         self.y = np.zeros((k, config.n_out))
         self.counts = np.zeros((k, 2), dtype=np.int64)
         self._c = config.kernel_constants()
+        self._sizes = (config.n_exc, config.exc_words, config.substeps)
         a_out = config.decays[2]
         self._decay = a_out ** np.arange(config.substeps - 1, -1, -1, dtype=np.float64)
         self._i_in = np.zeros(n)
@@ -126,16 +127,21 @@ class NetworkBatch:
             active = np.ascontiguousarray(active, dtype=bool)
             if active.shape != (self.k,):
                 raise ValueError(f"active must have shape ({self.k},), got {active.shape}.")
-        cfg = self.config
+        return self._step(x, active)
+
+    def _step(self, x: np.ndarray, active: np.ndarray) -> np.ndarray:
+        """:meth:`step` without its checks: ``x`` C-contiguous float64 ``(K, n_in)``,
+        ``active`` C-contiguous bool ``(K,)`` (the lockstep loop's own buffers)."""
+        n_exc, exc_words, substeps = self._sizes
         if self.binary:
             _kernels.bitset_step(x, self.win, self.wh, self.wout, self._outdeg, self.v,
-                                 self.i_syn, self.r, self.s, active, self._c, cfg.n_exc,
-                                 cfg.exc_words, cfg.substeps, self.y, self.counts, self._i_in,
+                                 self.i_syn, self.r, self.s, active, self._c, n_exc,
+                                 exc_words, substeps, self.y, self.counts, self._i_in,
                                  self._cnt, self._table, self._racc, self._spk, self._decay)
         else:
             _kernels.float_step(x, self.win, self.wh, self.wout, self._outdeg, self.v,
-                                self.i_syn, self.r, self.s, active, self._c, cfg.n_exc,
-                                cfg.exc_words, cfg.substeps, self.y, self.counts, self._i_in,
+                                self.i_syn, self.r, self.s, active, self._c, n_exc,
+                                exc_words, substeps, self.y, self.counts, self._i_in,
                                 self._h, self._racc, self._spk, self._decay, self._spiking)
         return self.y
 
@@ -179,8 +185,12 @@ class ActionMap:
     def __call__(self, y: np.ndarray):
         """Map readouts ``y (B, n_out)`` to a batch of actions."""
         if self.kind == "box":
-            a = self._mid + self._half * np.clip(y, -1.0, 1.0)
-            return a.astype(self.dtype).reshape((y.shape[0],) + self.shape)
+            if self.dtype in (np.float32, np.float64) and y.dtype == np.float64:
+                a = np.empty(y.shape, dtype=self.dtype)
+                _kernels.box_actions(y, self._mid, self._half, a)
+            else:
+                a = (self._mid + self._half * np.clip(y, -1.0, 1.0)).astype(self.dtype)
+            return a.reshape((y.shape[0],) + self.shape)
         return (np.argmax(y, axis=1) + self.start).astype(np.int64)
 
     def to_dict(self) -> dict:
