@@ -25,6 +25,7 @@ ends with one line on stderr and exit code 2, without a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import functools
 import json
@@ -90,6 +91,19 @@ _NOT_OPTIONS = ("func", "command", "given")
 
 class UsageError(Exception):
     """A problem with what the user asked for; reported on one line, exit code 2."""
+
+
+@contextlib.contextmanager
+def _reported(out, kinds=(ImportError,)):
+    """Turn the errors a user can act on into a :class:`UsageError`: those of ``kinds`` (a
+    missing extra, a bad value) with their own message, an ``OSError`` as "cannot write
+    OUT"."""
+    try:
+        yield
+    except kinds as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {out!r}: {exc.strerror or exc}") from None
 
 
 # --- argument types: argparse turns their ValueError/ArgumentTypeError into exit code 2 -------
@@ -785,12 +799,8 @@ def _cmd_plot(args):
     title = None
     if run is not None and isinstance(run.get("estimator"), str) and _run_env(run):
         title = f"{run['estimator']} on {_run_env(run)}"
-    try:
+    with _reported(out, (ImportError, ValueError, TypeError)):
         path = _draw(history, out, title=title)
-    except (ImportError, ValueError, TypeError) as exc:
-        raise UsageError(str(exc)) from None
-    except OSError as exc:
-        raise UsageError(f"cannot write {out!r}: {exc.strerror or exc}") from None
     print(f"saved learning curve to {path}")
     return EXIT_OK
 
@@ -822,20 +832,14 @@ def _plot_raster(args):
         out = out + ".png"
     env = gym.make(env_id)
     try:
-        try:
+        with _reported(out, (ValueError, TypeError)):
             check_spaces(env, policy.config.n_in, policy.action_map)
-        except (ValueError, TypeError) as exc:
-            raise UsageError(str(exc)) from None
-        with tempfile.TemporaryDirectory(prefix="satrlearn-plot-") as scratch:
+        with _reported(out), tempfile.TemporaryDirectory(prefix="satrlearn-plot-") as scratch:
             drawn = plot_raster(policy, env, os.path.join(scratch, os.path.basename(out)),
                                 seed=args.seed, max_steps=args.steps)
             with open(drawn, "rb") as fh:
                 image = fh.read()
-        path = atomic_write(out, lambda fh: fh.write(image))
-    except ImportError as exc:
-        raise UsageError(str(exc)) from None
-    except OSError as exc:
-        raise UsageError(f"cannot write {out!r}: {exc.strerror or exc}") from None
+            path = atomic_write(out, lambda fh: fh.write(image))
     finally:
         env.close()
     print(f"saved spike raster to {path}")
@@ -850,24 +854,18 @@ def _cmd_export(args):
     out = args.nir
     if os.path.isdir(out):
         raise UsageError(f"--nir {out!r} is a folder; give a file path such as policy.nir.")
-    try:
+    folder = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(folder):
+        raise UsageError(f"cannot write {out!r}: no folder {folder!r}.")
+    with _reported(out, (ImportError, ValueError)):
         from .nir import write_nir
 
-        folder = os.path.dirname(os.path.abspath(out))
-        if not os.path.isdir(folder):
-            raise UsageError(f"cannot write {out!r}: no folder {folder!r}.")
         with tempfile.TemporaryDirectory(prefix="satrlearn-nir-") as scratch:
             written = write_nir(policy, os.path.join(scratch, "graph.nir"),
                                 variant=args.variant)
             with open(written, "rb") as fh:
                 data = fh.read()
         path = atomic_write(out, lambda fh: fh.write(data))
-    except ImportError as exc:
-        raise UsageError(str(exc)) from None
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    except OSError as exc:
-        raise UsageError(f"cannot write {out!r}: {exc.strerror or exc}") from None
     print(f"saved NIR graph ({args.variant} variant) to {path}")
     return EXIT_OK
 
