@@ -337,7 +337,7 @@ def _flush_row(a, k):
     ak = a[k]
     for j in range(ak.shape[0]):
         x = ak[j]
-        ak[j] = x if abs(x) >= TINY else 0.0
+        ak[j] = 0.0 if abs(x) < TINY else x  # NaN stays NaN
 
 
 @njit(cache=True)
@@ -359,10 +359,10 @@ def _finish_step(k, v, isyn, r, racc, c, n_exc, substeps, wout, y):
     n = rk.shape[0]
     for j in range(n_exc):
         a = decay * rk[j] + g_pos * racc[j]
-        rk[j] = a if abs(a) >= TINY else 0.0
+        rk[j] = 0.0 if abs(a) < TINY else a
     for j in range(n_exc, n):
         a = decay * rk[j] + g_neg * racc[j]
-        rk[j] = a if abs(a) >= TINY else 0.0
+        rk[j] = 0.0 if abs(a) < TINY else a
     _readout(k, r, wout, c[2], y)
 
 
