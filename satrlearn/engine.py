@@ -170,6 +170,8 @@ class ActionMap:
             high = np.where(finite, self.high, 0.0)
             self._mid = np.where(finite, (high + low) / 2.0, 0.0)
             self._half = np.where(finite, (high - low) / 2.0, 1.0)
+            # the compiled mapping writes float32/float64 only (numpy handles the rest)
+            self._compiled = self.dtype in (np.float32, np.float64)
         elif isinstance(space, gym.spaces.Discrete):
             self.kind = "discrete"
             self.n = int(space.n)
@@ -185,7 +187,7 @@ class ActionMap:
     def __call__(self, y: np.ndarray):
         """Map readouts ``y (B, n_out)`` to a batch of actions."""
         if self.kind == "box":
-            if self.dtype in (np.float32, np.float64) and y.dtype == np.float64:
+            if self._compiled and y.dtype == np.float64:
                 a = np.empty(y.shape, dtype=self.dtype)
                 _kernels.box_actions(y, self._mid, self._half, a)
             else:

@@ -268,3 +268,36 @@ def test_kernels_match_naive_with_jit_disabled():
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().endswith("ok")
+
+
+def test_lockstep_inputs_match_the_numpy_forms():
+    rng = np.random.default_rng(3)
+    obs = rng.standard_normal((5, 7)) * 30
+    active = np.array([True, False, True, True, False])
+    shift, mean = rng.standard_normal(7), rng.standard_normal(7)
+    scale = rng.random(7) + 0.1
+    obs_sum, obs_sq = rng.standard_normal((5, 7)), rng.random((5, 7))
+    want_sum = obs_sum + np.where(active[:, None], obs - shift, 0.0)
+    want_sq = obs_sq + np.where(active[:, None], (obs - shift) ** 2, 0.0)
+    x = np.full((5, 7), -99.0)
+    bad = _kernels.lockstep_inputs(obs, active, shift, mean, scale, 10.0, obs_sum, obs_sq, x)
+    assert bad == -1
+    np.testing.assert_array_equal(obs_sum, want_sum)
+    np.testing.assert_array_equal(obs_sq, want_sq)
+    np.testing.assert_array_equal(x[active], np.clip((obs - mean) * scale, -10, 10)[active])
+    np.testing.assert_array_equal(x[~active], -99.0)  # inactive rows are not touched
+    obs[3, 2] = np.nan
+    obs[4, 0] = np.inf  # inactive: not reported
+    assert _kernels.lockstep_inputs(obs, active, shift, mean, scale, 10.0, obs_sum, obs_sq,
+                                    x) == 3
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_box_actions_match_the_numpy_form(dtype):
+    rng = np.random.default_rng(4)
+    y = rng.standard_normal((6, 3)) * 2
+    y[0, 1] = np.nan
+    mid, half = rng.standard_normal(3), rng.random(3) + 0.5
+    out = np.empty((6, 3), dtype=dtype)
+    _kernels.box_actions(y, mid, half, out)
+    np.testing.assert_array_equal(out, (mid + half * np.clip(y, -1.0, 1.0)).astype(dtype))
