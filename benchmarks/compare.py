@@ -6,8 +6,9 @@ has used ``--budget`` environment steps, so that populations and methods are com
 equal samples. Each run writes one CSV, ``benchmarks/results/<run>.csv``: one row per
 generation with the ``history_`` columns plus the run's description; the CSV is rewritten
 atomically after every generation, and when the budget is reached its last row gets
-``complete = 1`` and ``final_eval`` (the mean return of the final deterministic network over
-five fresh episodes). Runs checkpoint into ``benchmarks/results/checkpoints/<run>/``
+``complete = 1``, ``final_eval`` (the mean true return of the final deterministic network over
+ten fresh episodes) and ``best_eval`` (the same for ``best_policy_``, the network the fit's
+periodic evaluations chose). Runs checkpoint into ``benchmarks/results/checkpoints/<run>/``
 (not committed): a complete run is skipped, an unfinished one resumes from its checkpoint with
 the same result as an uninterrupted run.
 
@@ -48,13 +49,13 @@ RESULTS = os.path.join(ROOT, "benchmarks", "results")
 DOC = os.path.join(ROOT, "docs", "results.md")
 IMG = os.path.join(ROOT, "docs", "img")
 
-EVAL_EPISODES = 5
+EVAL_EPISODES = 10  # runs before 2026-12 used 5 (their CSVs have no best_eval)
 EVAL_SEED = 10_000          # episodes of the final evaluation: never seen during the search
 CHECKPOINT_EVERY = 5
 META_KEYS = ("task", "method", "delta", "pop", "seed", "budget_steps", "n_params", "commit")
 #: columns computed here in CSVs written before satrlearn logged them in ``history_``
 LATER_KEYS = ("noise_energy", "signal_to_noise")
-FINAL_KEYS = ("final_eval", "final_saturated", "complete")
+FINAL_KEYS = ("final_eval", "final_saturated", "complete", "best_eval")
 
 READING_START = "<!-- reading:start -->"
 READING_END = "<!-- reading:end -->"
@@ -158,9 +159,10 @@ def history_rows(cell: Cell, est, final=None, commit=""):
     for i in range(n):
         row = meta + [_fmt(hist[k][i]) for k in HISTORY_KEYS]
         if final is not None and i == n - 1:
-            row += [_fmt(final["final_eval"]), _fmt(final["final_saturated"]), 1]
+            row += [_fmt(final["final_eval"]), _fmt(final["final_saturated"]), 1,
+                    _fmt(final["best_eval"])]
         else:
-            row += ["", "", 0]
+            row += ["", "", 0, ""]
         rows.append(row)
     return rows
 
@@ -183,6 +185,8 @@ def read_csv(path):
     last = rows[-1]
     meta["complete"] = last.get("complete") == "1"
     meta["final_eval"] = float(last["final_eval"]) if meta["complete"] else math.nan
+    best = last.get("best_eval", "")
+    meta["best_eval"] = float(best) if meta["complete"] and best not in ("", None) else math.nan
     sat = last.get("final_saturated", "")
     meta["final_saturated"] = float(sat) if sat not in ("", None) else math.nan
     cols = {}
@@ -214,7 +218,7 @@ def is_complete(path) -> bool:
 # --- running one cell -----------------------------------------------------------------------
 def run_cell(cell: Cell, results: str, n_jobs: int = 1) -> str:
     """Run (or resume) one cell to its budget and write its CSV; returns what happened."""
-    from satrlearn import load_checkpoint
+    from satrlearn import evaluate_policy, load_checkpoint
     from satrlearn.checkpoint import CHECKPOINT_NAME
 
     path = cell.csv_path(results)
@@ -246,6 +250,8 @@ def run_cell(cell: Cell, results: str, n_jobs: int = 1) -> str:
         raise RuntimeError(f"{cell.name} stopped at {est.env_steps_} env steps, before its "
                            f"budget of {cell.budget}.")
     final_eval = est.score(cell.task, n_episodes=EVAL_EPISODES, seed=EVAL_SEED)
+    best_eval = evaluate_policy(est.best_policy_, cell.task, n_episodes=EVAL_EPISODES,
+                                seed=EVAL_SEED)[0]
     dist = est.distribution_
     if "rho" in dist:
         rho = dist["rho"]
@@ -253,10 +259,12 @@ def run_cell(cell: Cell, results: str, n_jobs: int = 1) -> str:
     else:
         saturated = math.nan
     write_csv_atomic(path, header, history_rows(
-        cell, est, final={"final_eval": final_eval, "final_saturated": saturated},
+        cell, est, final={"final_eval": final_eval, "final_saturated": saturated,
+                          "best_eval": best_eval},
         commit=commit))
     return (f"{how}; {est.n_generations_} generations, {est.env_steps_} env steps, "
-            f"final eval {final_eval:.1f}, {time.perf_counter() - t0:.0f} s")
+            f"final eval {final_eval:.1f}, best eval {best_eval:.1f}, "
+            f"{time.perf_counter() - t0:.0f} s")
 
 
 # --- the grid runner ------------------------------------------------------------------------
