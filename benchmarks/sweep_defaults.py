@@ -64,7 +64,7 @@ START = "<!-- sweep:start -->"
 END = "<!-- sweep:end -->"
 TITLE = "# Tuning"
 
-NAME_PATTERN = re.compile(r"(satr|ec|es)-pop(\d+)-(eta|lr)([0-9]*\.?[0-9]+)-h(\d+)")
+NAME_PATTERN = re.compile(r"(satr|ec|es)-pop(\d+)-(eta|lr)([0-9]*\.?[0-9]+|budget)-h(\d+)")
 
 
 # --- configs ------------------------------------------------------------------------------
@@ -74,13 +74,14 @@ class Config:
 
     algo: str       # satr | ec | es
     pop: int
-    step: float     # eta for satr, learning_rate for ec and es
+    step: object    # eta for satr (a float, or "budget"), learning_rate for ec and es
     n_hidden: int
 
     @property
     def name(self):
         kind = "eta" if self.algo == "satr" else "lr"
-        return f"{self.algo}-pop{self.pop}-{kind}{self.step:g}-h{self.n_hidden}"
+        step = self.step if isinstance(self.step, str) else f"{self.step:g}"
+        return f"{self.algo}-pop{self.pop}-{kind}{step}-h{self.n_hidden}"
 
     @classmethod
     def from_name(cls, name):
@@ -94,13 +95,16 @@ class Config:
         match = NAME_PATTERN.fullmatch(name.strip())
         if match is None:
             raise argparse.ArgumentTypeError(
-                f"bad config name {name!r}: expected e.g. satr-pop64-eta30-h256 or "
-                "ec-pop64-lr0.15-h256.")
+                f"bad config name {name!r}: expected e.g. satr-pop64-eta30-h256, "
+                "satr-pop64-etabudget-h256 or ec-pop64-lr0.15-h256.")
         algo, pop, kind, step, hidden = match.groups()
         if (kind == "eta") != (algo == "satr"):
             raise argparse.ArgumentTypeError(
                 f"bad config name {name!r}: SATR takes eta, EC and ES take lr.")
-        return cls(algo, int(pop), float(step), int(hidden))
+        if step == "budget" and algo != "satr":
+            raise argparse.ArgumentTypeError(
+                f"bad config name {name!r}: only SATR has a budget step (etabudget).")
+        return cls(algo, int(pop), step if step == "budget" else float(step), int(hidden))
 
     def estimator(self, **params):
         """The estimator of this config; ``params`` are passed on (budget, seed, ...)."""

@@ -136,6 +136,13 @@ def _reward_offset(text):
 _nonnegative_float = _number_arg(float, lambda v: v >= 0, "a finite number >= 0")
 
 
+def _eta(text):
+    """``budget`` or a positive finite number."""
+    if text == "budget":
+        return text
+    return _number_arg(float, lambda v: v > 0, "'budget' or a positive finite number")(text)
+
+
 # --- history files -----------------------------------------------------------------------
 def read_history(path):
     """Read a ``history.csv`` back into a dict of lists of floats (ints where whole)."""
@@ -910,8 +917,9 @@ def _add_train_arguments(parser):
                         help=f"worker processes, -1 for every core (default {d['n_jobs']})")
     parser.add_argument("--seed", type=_nonnegative_int, default=d["seed"],
                         help=f"random seed (default {d['seed']})")
-    parser.add_argument("--eta", type=_positive_float, default=None,
-                        help="SATR step size (satr only; default: SATRSearch's)")
+    parser.add_argument("--eta", type=_eta, default=None,
+                        help="SATR step size, or 'budget' to set it from the population and "
+                             "the budget (satr only; default: SATRSearch's)")
     parser.add_argument("--learning-rate", type=_positive_float, default=None,
                         help="Adam/AdamW step size (ec and es only)")
     parser.add_argument("--trust-region", type=_positive_float, default=None,

@@ -113,6 +113,30 @@ def _worker_lost(exc) -> bool:
                          "WorkerCrashedError", "CommClosedError"})
 
 
+#: ``eta="budget"``: the variance the connections' log-odds reach by the end of the budget
+#: when the ranking is sampling noise (the regime of populations far smaller than the
+#: network). About 0.07 nats of entropy per connection: the distribution has mostly settled.
+BUDGET_LOGIT_VARIANCE = 16.0
+#: the share of the budget assumed for the first generation, before one has been measured
+BUDGET_FIRST_FRACTION = 0.01
+
+
+def budget_eta(pop: int, fraction) -> float:
+    """SATR's ``eta`` for a generation expected to use ``fraction`` of the budget.
+
+    Under a ranking that carries no information, the SATR step moves each connection's
+    log-odds by a Gaussian of standard deviation ``eta * sqrt(sum w^2) / N`` (``w`` the
+    centred ranks of ``N = pop`` candidates), whatever ``rho``: a random walk. This ``eta``
+    gives the generation a share ``fraction`` of :data:`BUDGET_LOGIT_VARIANCE`, so that the
+    walk reaches it when the budget ends, whatever the population and the budget.
+    """
+    if fraction is None:
+        fraction = BUDGET_FIRST_FRACTION
+    n = int(pop)
+    rank_energy = n * (n + 1) / (12.0 * (n - 1))  # sum of squared centred ranks, no ties
+    return float(np.sqrt(BUDGET_LOGIT_VARIANCE * fraction) * n / np.sqrt(rank_energy))
+
+
 class BaseSearch(BaseEstimator):
     """The fit loop shared by all searches: a driver of one ask/tell optimiser.
 
@@ -142,6 +166,29 @@ class BaseSearch(BaseEstimator):
         """The search distribution and optimiser moments (the optimiser's state)."""
         opt = self.__dict__.get("_opt")
         return None if opt is None else opt.state
+
+    def _set_step_size(self, opt):
+        """Adjust the optimiser's step before this generation's update (SATR's
+        ``eta="budget"``); a no-op for fixed step sizes."""
+
+    def _budget_fraction_per_generation(self):
+        """The share of this fit's budget the next generation is expected to use: one over
+        the generation count, or the previous generation's env steps (seconds) over the
+        step (time) budget, whichever budget ends first; None before any generation when
+        only steps or time bound the fit."""
+        (g0, s0, t0), (gens, steps, seconds) = self._budget["start"], self._budget["target"]
+        hist = self.history_
+        fractions = []
+        if gens is not None and gens > g0:
+            fractions.append(1.0 / (gens - g0))
+        if hist["generation"]:
+            prev_steps = hist["env_steps"][-2] if len(hist["env_steps"]) > 1 else 0
+            prev_time = hist["wall_time"][-2] if len(hist["wall_time"]) > 1 else 0.0
+            if steps is not None and steps > s0:
+                fractions.append((hist["env_steps"][-1] - prev_steps) / (steps - s0))
+            if seconds is not None and seconds > t0:
+                fractions.append((hist["wall_time"][-1] - prev_time) / (seconds - t0))
+        return min(max(fractions), 1.0) if fractions else None
 
     def _validate_strategy_params(self):
         raise NotImplementedError
@@ -485,6 +532,7 @@ class BaseSearch(BaseEstimator):
         fitness = shaped_fitness(returns, result["lengths"], self.n_episodes, offset)
         sampled_from = opt.state  # its mode played return_det's episode
         # the workers sent their candidates back (packed): no need to draw them again here
+        self._set_step_size(opt)
         info = opt.tell(fitness, result["samples"])
         moments = Moments(config.n_in)
         for i in range(len(seeds)):  # in candidate order: identical for any n_jobs
@@ -740,10 +788,13 @@ class SATRSearch(BaseSearch):
 
     Parameters
     ----------
-    eta : float, default=15.0
+    eta : float or "budget", default=15.0
         Step size of the SATR update. At populations far smaller than the number of
         connections it sets how fast the distribution stops exploring (docs/tuning.md);
         15 was ahead of 10 and 30 on Hopper-v5 and HalfCheetah-v5 together in 5-minute runs.
+        ``"budget"`` sets it anew every generation from the population and the share of the
+        budget (``n_generations``, ``total_timesteps`` or ``max_time``) the generation uses,
+        so that the distribution settles when the budget ends (:func:`budget_eta`).
     rho_eps : float, default=1e-3
         ``rho`` is kept in ``[rho_eps, 1 - rho_eps]``.
     """ + _COMMON_DOC + """
@@ -765,13 +816,23 @@ class SATRSearch(BaseSearch):
         _store_params(self, locals())
 
     def _validate_strategy_params(self):
-        _check_param("eta", self.eta, low=0, low_open=True)
+        if isinstance(self.eta, str):
+            if self.eta != "budget":
+                raise ValueError(f"eta must be a positive number or 'budget', got "
+                                 f"{self.eta!r}.")
+        else:
+            _check_param("eta", self.eta, low=0, low_open=True)
         _check_param("rho_eps", self.rho_eps, low=0, high=0.5, low_open=True)
 
     _optimizer = optim.SATR
 
     def _optimizer_params(self):
-        return {"eta": self.eta, "rho_eps": self.rho_eps}
+        eta = budget_eta(self.pop, None) if self.eta == "budget" else self.eta
+        return {"eta": eta, "rho_eps": self.rho_eps}
+
+    def _set_step_size(self, opt):
+        if self.eta == "budget":
+            opt.rule.eta = budget_eta(self.pop, self._budget_fraction_per_generation())
 
 
 class ECSearch(BaseSearch):

@@ -412,3 +412,10 @@ def test_default_budget_is_steps_or_time(monkeypatch):
     args = cli.build_parser().parse_args(["train", "--generations", "3"])
     est = cli._make_estimator(args)
     assert est.n_generations == 3 and est.total_timesteps is None and est.max_time is None
+
+
+def test_eta_budget_reaches_the_estimator():
+    est = cli._make_estimator(cli.build_parser().parse_args(["train", "--eta", "budget"]))
+    assert est.eta == "budget"
+    est = cli._make_estimator(cli.build_parser().parse_args(["train", "--eta", "7.5"]))
+    assert est.eta == 7.5

@@ -1,0 +1,109 @@
+"""SATR's ``eta="budget"``: a step size set by the population and the budget (fast)."""
+
+import functools
+
+import numpy as np
+import pytest
+
+import satrlearn.optim as optim
+from satrlearn import SATRSearch, load_checkpoint
+from satrlearn.search import BUDGET_FIRST_FRACTION, budget_eta
+from satrlearn.strategies.bernoulli import bernoulli_entropy
+
+from .stub_env import StubEnv
+
+TINY = dict(pop=6, n_hidden=16, random_state=0, eval_every=None)
+
+
+def stub(length=20):
+    import gymnasium as gym
+    return gym.wrappers.TimeLimit(StubEnv(length=length), max_episode_steps=length)
+
+
+def test_budget_eta_grows_with_the_population_and_the_share_of_the_budget():
+    assert budget_eta(128, 0.02) > budget_eta(64, 0.02) > budget_eta(32, 0.02)
+    assert budget_eta(64, 0.04) == pytest.approx(np.sqrt(2) * budget_eta(64, 0.02))
+    assert budget_eta(64, None) == budget_eta(64, BUDGET_FIRST_FRACTION)
+    # centred ranks of 64 candidates: sum w^2 = 64 * 65 / (12 * 63)
+    assert budget_eta(64, 0.01) == pytest.approx(0.4 * 64 / np.sqrt(64 * 65 / 756))
+
+
+def test_noise_alone_settles_the_distribution_at_the_end_of_any_budget():
+    """Under a ranking that carries no information, G generations at budget_eta(N, 1 / G)
+    bring the entropy to the same value whatever N and G (the log-odds' random walk reaches
+    BUDGET_LOGIT_VARIANCE): about 0.18 nats half-way, 0.06 at the end."""
+    rng = np.random.default_rng(0)
+    halfway, final = [], []
+    for pop, gens in ((16, 40), (64, 80), (64, 20), (128, 30)):
+        opt = optim.SATR(n_params=4000, pop=pop, eta=budget_eta(pop, 1 / gens),
+                         random_state=1)
+        for g in range(gens):
+            opt.ask()
+            opt.tell(rng.standard_normal(pop))
+            if g + 1 == gens // 2:
+                halfway.append(bernoulli_entropy(opt.state["rho"]))
+        final.append(bernoulli_entropy(opt.state["rho"]))
+    assert np.ptp(halfway) < 0.03 and 0.12 < np.mean(halfway) < 0.25, halfway
+    assert np.ptp(final) < 0.02 and 0.03 < np.mean(final) < 0.1, final
+    # a fixed eta instead: the small population freezes long before the large one
+    entropies = []
+    for pop in (16, 128):
+        opt = optim.SATR(n_params=4000, pop=pop, eta=15.0, random_state=1)
+        for _ in range(30):
+            opt.ask()
+            opt.tell(rng.standard_normal(pop))
+        entropies.append(bernoulli_entropy(opt.state["rho"]))
+    assert entropies[0] < 0.5 * entropies[1], entropies
+
+
+def test_generation_budget_gives_a_constant_step():
+    est = SATRSearch(**TINY, eta="budget", n_generations=4).fit(stub)
+    assert est._opt.rule.eta == pytest.approx(budget_eta(6, 1 / 4))
+    assert len(est.history_["kl"]) == 4
+
+
+def test_step_budget_follows_the_steps_of_the_previous_generation():
+    seen = []
+
+    def spy(est, record):
+        seen.append((est._opt.rule.eta, record["env_steps"]))
+
+    est = SATRSearch(**TINY, eta="budget", total_timesteps=600, callbacks=[spy]).fit(
+        functools.partial(stub, length=20))
+    assert est.env_steps_ >= 600
+    etas = [eta for eta, _ in seen]
+    per_generation = np.diff([0] + [steps for _, steps in seen])
+    assert etas[0] == pytest.approx(budget_eta(6, None))
+    for k in range(1, len(seen)):
+        assert etas[k] == pytest.approx(budget_eta(6, per_generation[k - 1] / 600))
+
+
+def test_fixed_eta_is_left_alone():
+    est = SATRSearch(**TINY, eta=7.0, n_generations=2).fit(stub)
+    assert est._opt.rule.eta == 7.0
+
+
+def test_budget_eta_resumes_bit_identically(tmp_path):
+    full = SATRSearch(**TINY, eta="budget", total_timesteps=600).fit(stub)
+
+    def stop_at_2(est, record):
+        if record["generation"] == 2:
+            raise KeyboardInterrupt
+
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        SATRSearch(**TINY, eta="budget", total_timesteps=600, checkpoint_dir=tmp_path,
+                   callbacks=[stop_at_2]).fit(stub)
+    est = load_checkpoint(tmp_path)
+    assert est.eta == "budget"
+    est.resume(stub)
+    np.testing.assert_array_equal(est.history_["kl"], full.history_["kl"])
+    np.testing.assert_array_equal(est.policy_.params, full.policy_.params)
+
+
+@pytest.mark.parametrize("value, error, message", [
+    ("fast", ValueError, "eta must be a positive number or 'budget'"),
+    (-1.0, ValueError, "eta must be > 0"),
+])
+def test_bad_eta_names_the_parameter(value, error, message):
+    with pytest.raises(error, match=message):
+        SATRSearch(**TINY, eta=value, n_generations=1).fit(stub)
