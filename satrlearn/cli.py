@@ -71,8 +71,9 @@ ALGORITHMS = {"satr": "SATRSearch", "ec": "ECSearch", "es": "ESSearch"}
 
 # which algorithm-specific options each estimator takes: option dest -> estimator parameter
 _ALGO_OPTIONS = {
-    "satr": {"eta": "eta"},
-    "ec": {"learning_rate": "learning_rate", "trust_region": "trust_region"},
+    "satr": {"eta": "eta", "antithetic": "antithetic"},
+    "ec": {"learning_rate": "learning_rate", "trust_region": "trust_region",
+           "antithetic": "antithetic"},
     "es": {"learning_rate": "learning_rate", "sigma": "sigma"},
 }
 
@@ -314,9 +315,9 @@ def _make_estimator(args):
     cls = getattr(satrlearn, ALGORITHMS[args.algo])
     allowed = _ALGO_OPTIONS[args.algo]
     extra = {}
-    for dest in ("eta", "learning_rate", "trust_region", "sigma"):
+    for dest in ("eta", "learning_rate", "trust_region", "sigma", "antithetic"):
         value = getattr(args, dest)
-        if value is None:
+        if value is None or value is False:
             continue
         if dest not in allowed:
             users = [a for a, opts in _ALGO_OPTIONS.items() if dest in opts]
@@ -324,9 +325,9 @@ def _make_estimator(args):
             raise UsageError(f"{flag} applies to --algo {' or '.join(users)}, not "
                              f"{args.algo}; drop it or change --algo.")
         extra[allowed[dest]] = value
-    if args.algo == "es" and args.pop % 2:
-        raise UsageError(f"--algo es samples antithetic pairs: --pop must be even, got "
-                         f"{args.pop}.")
+    if (args.algo == "es" or args.antithetic) and args.pop % 2:
+        why = "--algo es samples" if args.algo == "es" else "--antithetic samples"
+        raise UsageError(f"{why} antithetic pairs: --pop must be even, got {args.pop}.")
     budget = {"n_generations": args.generations, "total_timesteps": args.total_timesteps,
               "max_time": args.max_time}
     if all(v is None for v in budget.values()):
@@ -920,6 +921,8 @@ def _add_train_arguments(parser):
     parser.add_argument("--eta", type=_eta, default=None,
                         help="SATR step size, or 'budget' to set it from the population and "
                              "the budget (satr only; default: SATRSearch's)")
+    parser.add_argument("--antithetic", action="store_true",
+                        help="draw candidates in pairs from the same uniforms (satr and ec)")
     parser.add_argument("--learning-rate", type=_positive_float, default=None,
                         help="Adam/AdamW step size (ec and es only)")
     parser.add_argument("--trust-region", type=_positive_float, default=None,

@@ -27,6 +27,7 @@ library's classes and for any class registered with :func:`register`.
 
 from __future__ import annotations
 
+import inspect
 import numbers
 
 import numpy as np
@@ -71,6 +72,13 @@ def _check_number(name, value, *, low=None, low_open=False, high=None, integer=F
     if high is not None and value > high:
         raise ValueError(f"{name} must be <= {high}, got {value!r}.")
     return value
+
+
+def _check_antithetic(antithetic, pop):
+    if not isinstance(antithetic, (bool, np.bool_)):
+        raise ValueError(f"antithetic must be True or False, got {antithetic!r}.")
+    if antithetic and pop % 2:
+        raise ValueError(f"antithetic sampling needs an even pop (pairs), got {pop}.")
 
 
 class Optimizer:
@@ -233,6 +241,22 @@ class Optimizer:
         self._asked = None
 
 
+def _default(cls, name):
+    """The constructor's default of hyperparameter ``name`` (the class attribute when a
+    subclass's constructor does not take it)."""
+    param = inspect.signature(cls.__init__).parameters.get(name)
+    return getattr(cls, name, None) if param is None else param.default
+
+
+def _accepted(cls, params: dict) -> dict:
+    """``params`` without the names ``cls``'s constructor does not take (a user's subclass
+    written before a hyperparameter of its base class existed)."""
+    sig = inspect.signature(cls.__init__).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.values()):
+        return dict(params)
+    return {k: v for k, v in params.items() if k in sig}
+
+
 def save(opt: Optimizer, path) -> str:
     """Write an optimiser (class, parameters, state, random generator) to ``path``, atomically.
 
@@ -264,14 +288,15 @@ def load(path) -> Optimizer:
         opt = cls.__new__(cls)
         opt.n_params = _check_number("n_params", meta["params"]["n_params"], low=1,
                                      integer=True, high=2**28)
-        for name in cls._hyper:
-            setattr(opt, name, meta["params"][name])
+        for name in cls._hyper:  # files written before a hyperparameter existed lack it
+            setattr(opt, name, meta["params"].get(name, _default(cls, name)))
         return {f"state/{k}": v for k, v in cls._make_rule(opt).state_spec(
             opt.n_params).items()}
 
     meta, arrays = read_archive(path, expected, what="optimizer file")
     try:
-        opt = _REGISTRY[meta["class"]](**meta["params"])
+        cls = _REGISTRY[meta["class"]]
+        opt = cls(**_accepted(cls, meta["params"]))
         bitgen = getattr(np.random, meta["rng_kind"])()
         bitgen.state = meta["rng"]
         opt._rng = np.random.Generator(bitgen)
@@ -297,6 +322,9 @@ class SATR(Optimizer):
         Step size; the step's local KL is ``eta^2 / 2 * ||g||^2``.
     rho_eps : float, default=1e-3
         ``rho`` is kept in ``[rho_eps, 1 - rho_eps]``.
+    antithetic : bool, default=False
+        Draw candidates in pairs from the same uniforms, ``u < rho`` and ``1 - u < rho``;
+        ``pop`` must then be even.
 
     Examples
     --------
@@ -310,18 +338,21 @@ class SATR(Optimizer):
     64
     """
 
-    _hyper = ("eta", "rho_eps")
+    _hyper = ("eta", "rho_eps", "antithetic")
+    antithetic = False
 
-    def __init__(self, n_params, pop=64, *, eta=15.0, rho_eps=1e-3, random_state=None):
-        self.eta, self.rho_eps = eta, rho_eps
+    def __init__(self, n_params, pop=64, *, eta=15.0, rho_eps=1e-3, antithetic=False,
+                 random_state=None):
+        self.eta, self.rho_eps, self.antithetic = eta, rho_eps, antithetic
         super().__init__(n_params, pop, random_state=random_state)
 
     def _check(self):
         self.eta = _check_number("eta", self.eta, low=0, low_open=True)
         self.rho_eps = _check_number("rho_eps", self.rho_eps, low=0, high=0.5)
+        _check_antithetic(self.antithetic, self.pop)
 
     def _make_rule(self):
-        return _SATRRule(eta=self.eta, rho_eps=self.rho_eps)
+        return _SATRRule(eta=self.eta, rho_eps=self.rho_eps, antithetic=self.antithetic)
 
 
 @register
@@ -337,13 +368,17 @@ class EC(Optimizer):
     learning_rate : float, default=0.15
     trust_region : float or None, default=None
     rho_eps : float, default=1e-3
+    antithetic : bool, default=False
+        See :class:`SATR`.
     """
 
-    _hyper = ("learning_rate", "trust_region", "rho_eps")
+    _hyper = ("learning_rate", "trust_region", "rho_eps", "antithetic")
+    antithetic = False
 
     def __init__(self, n_params, pop=64, *, learning_rate=0.15, trust_region=None,
-                 rho_eps=1e-3, random_state=None):
+                 rho_eps=1e-3, antithetic=False, random_state=None):
         self.learning_rate, self.trust_region, self.rho_eps = learning_rate, trust_region, rho_eps
+        self.antithetic = antithetic
         super().__init__(n_params, pop, random_state=random_state)
 
     def _check(self):
@@ -353,10 +388,11 @@ class EC(Optimizer):
             self.trust_region = _check_number("trust_region", self.trust_region, low=0,
                                               low_open=True)
         self.rho_eps = _check_number("rho_eps", self.rho_eps, low=0, high=0.5)
+        _check_antithetic(self.antithetic, self.pop)
 
     def _make_rule(self):
         return _ECRule(learning_rate=self.learning_rate, trust_region=self.trust_region,
-                       rho_eps=self.rho_eps)
+                       rho_eps=self.rho_eps, antithetic=self.antithetic)
 
 
 @register

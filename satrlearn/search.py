@@ -797,6 +797,10 @@ class SATRSearch(BaseSearch):
         so that the distribution settles when the budget ends (:func:`budget_eta`).
     rho_eps : float, default=1e-3
         ``rho`` is kept in ``[rho_eps, 1 - rho_eps]``.
+    antithetic : bool, default=False
+        Draw candidates in pairs from the same uniforms (``u < rho`` and ``1 - u < rho``),
+        as ES draws ``mu +/- sigma eps``; the twins also share their initial membranes.
+        ``pop`` must be even.
     """ + _COMMON_DOC + """
     Examples
     --------
@@ -805,7 +809,7 @@ class SATRSearch(BaseSearch):
     >>> est.score("CartPole-v1", n_episodes=3)  # doctest: +SKIP
     """
 
-    def __init__(self, pop=64, n_generations=None, *, eta=15.0, rho_eps=1e-3,
+    def __init__(self, pop=64, n_generations=None, *, eta=15.0, rho_eps=1e-3, antithetic=False,
                  total_timesteps=None, max_time=None, reward_offset="auto",
                  offset_schedule="constant", eval_every=10, eval_episodes=5, n_episodes=1,
                  n_hidden=256, excitatory_ratio=0.5, network_params=None,
@@ -823,12 +827,13 @@ class SATRSearch(BaseSearch):
         else:
             _check_param("eta", self.eta, low=0, low_open=True)
         _check_param("rho_eps", self.rho_eps, low=0, high=0.5, low_open=True)
+        optim._check_antithetic(self.antithetic, self.pop)
 
     _optimizer = optim.SATR
 
     def _optimizer_params(self):
         eta = budget_eta(self.pop, None) if self.eta == "budget" else self.eta
-        return {"eta": eta, "rho_eps": self.rho_eps}
+        return {"eta": eta, "rho_eps": self.rho_eps, "antithetic": self.antithetic}
 
     def _set_step_size(self, opt):
         if self.eta == "budget":
@@ -848,10 +853,13 @@ class ECSearch(BaseSearch):
     trust_region : float, optional
         KL budget per generation for EC+TR; None for plain EC.
     rho_eps : float, default=1e-3
+    antithetic : bool, default=False
+        Candidates in pairs from the same uniforms, as in :class:`SATRSearch`.
     """ + _COMMON_DOC
 
     def __init__(self, pop=64, n_generations=None, *, learning_rate=0.15, trust_region=None,
-                 rho_eps=1e-3, total_timesteps=None, max_time=None, reward_offset="auto",
+                 rho_eps=1e-3, antithetic=False, total_timesteps=None, max_time=None,
+                 reward_offset="auto",
                  offset_schedule="constant", eval_every=10, eval_episodes=5, n_episodes=1,
                  n_hidden=256, excitatory_ratio=0.5,
                  network_params=None, max_episode_steps=None, obs_clip=10.0, n_jobs=None,
@@ -864,12 +872,13 @@ class ECSearch(BaseSearch):
         _check_param("learning_rate", self.learning_rate, low=0, low_open=True)
         _check_param("trust_region", self.trust_region, low=0, low_open=True, none_ok=True)
         _check_param("rho_eps", self.rho_eps, low=0, high=0.5, low_open=True)
+        optim._check_antithetic(self.antithetic, self.pop)
 
     _optimizer = optim.EC
 
     def _optimizer_params(self):
         return {"learning_rate": self.learning_rate, "trust_region": self.trust_region,
-                "rho_eps": self.rho_eps}
+                "rho_eps": self.rho_eps, "antithetic": self.antithetic}
 
 
 class ESSearch(BaseSearch):

@@ -419,3 +419,13 @@ def test_eta_budget_reaches_the_estimator():
     assert est.eta == "budget"
     est = cli._make_estimator(cli.build_parser().parse_args(["train", "--eta", "7.5"]))
     assert est.eta == 7.5
+
+
+def test_antithetic_flag(capsys):
+    est = cli._make_estimator(cli.build_parser().parse_args(["train", "--antithetic"]))
+    assert est.antithetic is True
+    assert cli._make_estimator(cli.build_parser().parse_args(["train"])).antithetic is False
+    code = cli.main(["train", *TINY, "--algo", "es", "--antithetic"])
+    _assert_clean_error(code, capsys.readouterr().err, "--antithetic", "satr or ec")
+    code = cli.main(["train", *TINY, "--antithetic", "--pop", "7"])
+    _assert_clean_error(code, capsys.readouterr().err, "--pop must be even")

@@ -187,3 +187,23 @@ def test_split_half_signal_tells_information_from_noise(make):
     assert 0.8 < np.mean(snr) < 1.2
     assert abs(np.mean(split_noise)) < 0.3     # 40 draws of sd ~0.5 around 0
     assert np.mean(split_info) > 1.0
+
+
+def test_antithetic_needs_an_even_population_and_loads_from_older_files(tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="antithetic sampling needs an even pop"):
+        optim.SATR(n_params=10, pop=5, antithetic=True)
+    with pytest.raises(ValueError, match="antithetic must be True or False"):
+        optim.EC(n_params=10, pop=4, antithetic="yes")
+    opt = optim.SATR(n_params=10, pop=4, antithetic=True, random_state=0)
+    X = opt.ask()
+    assert X.shape == (4, 10) and np.mean(X[0] != X[1]) > 0.5  # twins at rho = 0.5
+    opt.tell(np.arange(4.0))
+    assert optim.load(optim.save(opt, tmp_path / "anti.npz")).antithetic is True
+    # a file written before the parameter existed loads with its default
+    plain = optim.SATR(n_params=10, pop=4, random_state=0)
+    real = optim.SATR.get_params
+    monkeypatch.setattr(optim.SATR, "get_params", lambda self: {
+        k: v for k, v in real(self).items() if k != "antithetic"})
+    path = optim.save(plain, tmp_path / "old.npz")
+    monkeypatch.undo()
+    assert optim.load(path).antithetic is False

@@ -113,6 +113,37 @@ def test_bernoulli_sampling_frequency():
     assert strat.mode({"rho": np.array([0.2, 0.5, 0.51])}).tolist() == [False, False, True]
 
 
+def test_antithetic_twins_share_uniforms():
+    strat = SATR(eta=1.0, antithetic=True)
+    seeds, signs = strat.candidates(np.random.default_rng(0), 6)
+    assert seeds[0] == seeds[1] != seeds[2] and signs.tolist() == [1, -1] * 3
+    half = {"rho": np.full(5000, 0.5)}
+    a, b = strat.sample(half, 7, 1), strat.sample(half, 7, -1)
+    assert np.mean(a != b) > 0.999  # at rho = 0.5 the twin is the complement
+    rho = np.linspace(0.05, 0.95, 10)
+    twins = np.stack([strat.sample({"rho": rho}, s, -1) for s in range(4000)])
+    np.testing.assert_allclose(twins.mean(0), rho, atol=0.03)  # each twin is Bernoulli(rho)
+    firsts = np.stack([strat.sample({"rho": rho}, s, 1) for s in range(4000)])
+    # u and 1 - u: the pair's (theta - rho) are negatively correlated
+    cov = np.mean((firsts - rho) * (twins - rho), axis=0)
+    np.testing.assert_allclose(cov, np.maximum(0, 2 * rho - 1) - rho ** 2, atol=0.02)
+
+
+def test_antithetic_signal_from_packed_samples_equals_regenerated():
+    strat = SATR(eta=1.0, antithetic=True)
+    rng = np.random.default_rng(1)
+    rho = rng.uniform(0.1, 0.9, size=77)
+    seeds, signs = strat.candidates(rng, 8)
+    params = np.stack([strat.sample({"rho": rho}, s, g) for s, g in zip(seeds, signs)])
+    w = centered_ranks(rng.normal(size=8))
+    g1, split1 = strat.signal_and_split(rho, seeds, w, strat.pack_samples(params), signs)
+    g2, split2 = strat.signal_and_split(rho, seeds, w, None, signs)
+    np.testing.assert_array_equal(g1, g2)
+    assert split1 == split2
+    expected = (w[:, None] * (params - rho)).sum(0) / 8
+    np.testing.assert_allclose(g1, expected, atol=1e-12)
+
+
 def _snr_runs(strat, state, fitness, pop, gens, rng):
     """Mean signal_to_noise of ``gens`` updates from the same state (the state is not kept)."""
     ratios = []
@@ -136,6 +167,8 @@ def _spread_state(strat, dim, rng):
 
 
 @pytest.mark.parametrize("make", [lambda: SATR(eta=1.0), lambda: EC(learning_rate=0.1),
+                                  lambda: SATR(eta=1.0, antithetic=True),
+                                  lambda: EC(learning_rate=0.1, antithetic=True),
                                   lambda: ES(sigma=0.3, learning_rate=0.1, weight_decay=0.1)])
 def test_noise_energy_is_the_signal_energy_of_an_uninformative_ranking(make):
     # returns that ignore the candidates: E[||g||^2] is exactly noise_energy, so the ratio

@@ -22,25 +22,40 @@ def local_kl(step: np.ndarray, rho: np.ndarray) -> float:
     return float(0.5 * np.sum(step * step / (rho * (1.0 - rho))))
 
 
-def bernoulli_noise_energy(rho: np.ndarray, weights) -> float:
+def bernoulli_noise_energy(rho: np.ndarray, weights, antithetic: bool = False) -> float:
     """Expected ``||g||^2`` if the weights carried no information about the samples.
 
     With ``g = (1/N) sum_n w_n (theta_n - rho)`` and the weights independent of the
     ``theta_n ~ Bernoulli(rho)``, ``E[g_i^2] = sum_n w_n^2 / N^2 * rho_i (1 - rho_i)``.
     For centred ranks that is ``(N + 1) / (12 N (N - 1)) * sum_i rho_i (1 - rho_i)``,
     ``D / (48 N)`` at ``rho = 0.5``.
+
+    With ``antithetic`` pairs (candidates ``2k`` and ``2k + 1`` drawn from ``u`` and
+    ``1 - u``), each pair adds ``2 w_2k w_2k+1 Cov_i / N^2`` where
+    ``Cov_i = max(0, 2 rho_i - 1) - rho_i^2`` (``-rho_i (1 - rho_i)`` for ``rho_i <= 0.5``).
     """
     w = np.asarray(weights, dtype=np.float64)
-    return float(w @ w / len(w) ** 2 * np.sum(rho * (1.0 - rho)))
+    energy = w @ w * np.sum(rho * (1.0 - rho))
+    if antithetic:
+        cov = np.maximum(0.0, 2.0 * rho - 1.0) - rho * rho
+        energy += 2.0 * (w[0::2] @ w[1::2]) * np.sum(cov)
+    return float(energy / len(w) ** 2)
 
 
 class BernoulliStrategy(Strategy):
-    """``theta ~ Bernoulli(rho)`` elementwise, ``rho`` starting at 0.5 and kept in [eps, 1-eps]."""
+    """``theta ~ Bernoulli(rho)`` elementwise, ``rho`` starting at 0.5 and kept in [eps, 1-eps].
+
+    With ``antithetic``, candidates come in pairs drawn from the same uniforms: ``u < rho``
+    and ``1 - u < rho`` (at ``rho = 0.5`` the second is the complement of the first), so
+    ``theta - rho`` of the pair are negatively correlated, as the pairs ``mu +/- sigma eps``
+    of ES are.
+    """
 
     binary = True
 
-    def __init__(self, rho_eps: float = 1e-3):
+    def __init__(self, rho_eps: float = 1e-3, antithetic: bool = False):
         self.rho_eps = rho_eps
+        self.antithetic = antithetic
 
     def init(self, dim, rng):
         return {"rho": np.full(dim, 0.5)}
@@ -57,38 +72,52 @@ class BernoulliStrategy(Strategy):
     def distribution(self, state):
         return {"rho": state["rho"]}
 
+    def candidates(self, rng, pop):
+        if not self.antithetic:
+            return super().candidates(rng, pop)
+        pairs = rng.integers(0, 2**63, size=pop // 2, dtype=np.int64)
+        return np.repeat(pairs, 2), np.tile(np.array([1, -1], dtype=np.int8), pop // 2)
+
     def sample(self, dist, seed, sign=1):
         rng, _ = candidate_streams(seed)
-        return rng.random(dist["rho"].shape[0], dtype=np.float32) < dist["rho"]
+        u = rng.random(dist["rho"].shape[0], dtype=np.float32)
+        if sign < 0:  # the antithetic twin: 1 - u < rho
+            return u > 1.0 - dist["rho"]
+        return u < dist["rho"]
 
-    def signal(self, rho, seeds, weights, samples=None) -> np.ndarray:
+    def signal(self, rho, seeds, weights, samples=None, signs=None) -> np.ndarray:
         """``g = (1/N) sum_n w_n (theta_n - rho)``.
 
         ``samples``, when given, holds the candidates as the workers drew them, packed 8 per
         byte (``numpy.packbits(..., axis=1, bitorder="little")``, shape ``(N, ceil(D / 8))``);
         otherwise each theta is regenerated from its seed. Both give the same ``g`` bit for bit.
         """
-        return self.signal_and_split(rho, seeds, weights, samples)[0]
+        return self.signal_and_split(rho, seeds, weights, samples, signs)[0]
 
-    def signal_and_split(self, rho, seeds, weights, samples=None):
+    def signal_and_split(self, rho, seeds, weights, samples=None, signs=None):
         """``g`` (see :meth:`signal`) and the split-half estimate of ``||E g||^2``.
 
         The estimate is ``<g_A, g_B>``, the inner product of the signals of the first and the
         second half of the population (each the mean over its own candidates): the sampling
         noise of the halves is independent, so unlike ``||g||^2`` it does not grow with the
         noise; it is near 0 when the ranking carries no information and may be negative.
+        Antithetic pairs are kept whole: the first half is the first ``2 (N // 4)``
+        candidates. ``signs`` (default all +1) are the candidates' signs, needed to
+        regenerate antithetic twins.
         """
         dim = rho.shape[0]
         if samples is not None and np.shape(samples) != (len(seeds), -(-dim // 8)):
             raise ValueError(f"samples must have shape ({len(seeds)}, {-(-dim // 8)}), got "
                              f"{np.shape(samples)}.")
         n = len(seeds)
-        half = n // 2
+        half = 2 * (n // 4) if self.antithetic else n // 2
+        if signs is None:
+            signs = np.ones(n, dtype=np.int8)
         acc = np.zeros_like(rho)
         acc_a = acc
-        for i, (seed, w) in enumerate(zip(seeds, weights)):
+        for i, (seed, sign, w) in enumerate(zip(seeds, signs, weights)):
             if w != 0.0:
-                theta = (self.sample({"rho": rho}, seed) if samples is None else
+                theta = (self.sample({"rho": rho}, seed, sign) if samples is None else
                          np.unpackbits(samples[i], count=dim, bitorder="little").view(bool))
                 acc += w * theta
             if i + 1 == half:
@@ -109,12 +138,12 @@ class BernoulliStrategy(Strategy):
 
     def update(self, state, seeds, signs, weights, samples=None):
         rho = state["rho"]
-        g, split = self.signal_and_split(rho, seeds, weights, samples)
+        g, split = self.signal_and_split(rho, seeds, weights, samples, signs)
         new = dict(state)
         delta = self.step(new, g)
         new["rho"] = np.clip(rho + delta, self.rho_eps, 1.0 - self.rho_eps)
         energy = float(g @ g)
-        noise = bernoulli_noise_energy(rho, weights)
+        noise = bernoulli_noise_energy(rho, weights, self.antithetic)
         info = {
             "signal_energy": energy,
             "noise_energy": noise,

@@ -14,8 +14,8 @@ class EC(BernoulliStrategy):
     """
 
     def __init__(self, learning_rate: float, trust_region=None, beta1: float = 0.9,
-                 beta2: float = 0.999, rho_eps: float = 1e-3):
-        super().__init__(rho_eps)
+                 beta2: float = 0.999, rho_eps: float = 1e-3, antithetic: bool = False):
+        super().__init__(rho_eps, antithetic)
         self.learning_rate = learning_rate
         self.trust_region = trust_region
         self.beta1 = beta1

@@ -13,8 +13,8 @@ class SATR(BernoulliStrategy):
     ranking is noise.
     """
 
-    def __init__(self, eta: float, rho_eps: float = 1e-3):
-        super().__init__(rho_eps)
+    def __init__(self, eta: float, rho_eps: float = 1e-3, antithetic: bool = False):
+        super().__init__(rho_eps, antithetic)
         self.eta = eta
 
     def step(self, state, g):

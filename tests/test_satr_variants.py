@@ -1,4 +1,5 @@
-"""SATR's ``eta="budget"``: a step size set by the population and the budget (fast)."""
+"""SATR variants: `eta="budget"` (a step set by the population and the budget) and antithetic
+sampling, in the estimators (fast)."""
 
 import functools
 
@@ -6,7 +7,7 @@ import numpy as np
 import pytest
 
 import satrlearn.optim as optim
-from satrlearn import SATRSearch, load_checkpoint
+from satrlearn import ECSearch, SATRSearch, load_checkpoint
 from satrlearn.search import BUDGET_FIRST_FRACTION, budget_eta
 from satrlearn.strategies.bernoulli import bernoulli_entropy
 
@@ -107,3 +108,26 @@ def test_budget_eta_resumes_bit_identically(tmp_path):
 def test_bad_eta_names_the_parameter(value, error, message):
     with pytest.raises(error, match=message):
         SATRSearch(**TINY, eta=value, n_generations=1).fit(stub)
+
+
+@pytest.mark.parametrize("Est", [SATRSearch, ECSearch])
+def test_antithetic_fit_pairs_twins_and_checks_the_population(Est):
+    pairs = []
+
+    def spy(est, record):
+        seeds, signs = est._opt.rule.candidates(np.random.default_rng(0), est.pop)
+        pairs.append((seeds, signs))
+
+    est = Est(**TINY, antithetic=True, n_generations=3, callbacks=[spy]).fit(stub)
+    assert len(est.history_["kl"]) == 3 and np.isfinite(est.history_["noise_energy"]).all()
+    seeds, signs = pairs[0]
+    assert seeds[0] == seeds[1] and signs.tolist()[:2] == [1, -1]
+    with pytest.raises(ValueError, match="antithetic sampling needs an even pop"):
+        Est(**{**TINY, "pop": 5}, antithetic=True, n_generations=1).fit(stub)
+
+
+def test_antithetic_history_is_the_same_for_any_n_jobs():
+    one = SATRSearch(**TINY, antithetic=True, n_generations=3, n_jobs=1).fit(stub)
+    two = SATRSearch(**TINY, antithetic=True, n_generations=3, n_jobs=2).fit(stub)
+    for key in ("return_mean", "signal_energy", "kl"):
+        np.testing.assert_array_equal(one.history_[key], two.history_[key])
