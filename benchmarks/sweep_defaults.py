@@ -1,8 +1,9 @@
 """A small hyperparameter grid at a fixed env-step budget, to check the estimators' defaults.
 
-Each config is named ``<algo>-pop<N>-<eta|lr><step>-h<hidden>``: the algorithm (``satr``,
-``ec``, ``es``), the population, the step size (``eta`` for SATR, ``learning_rate`` for EC
-and ES) and ``n_hidden``; every other parameter keeps its default, reward shaping included
+Each config is named ``<algo>-pop<N>-<eta|lr><step>-h<hidden>[-anti]``: the algorithm
+(``satr``, ``ec``, ``es``), the population, the step size (``eta`` for SATR, a number or
+``budget``; ``learning_rate`` for EC and ES), ``n_hidden`` and, with ``-anti``, antithetic
+sampling (SATR and EC); every other parameter keeps its default, reward shaping included
 (``reward_offset="auto"``). Each run fits with ``total_timesteps=--steps`` and
 ``n_jobs=--n-jobs`` (default -1), then runs ``best_policy_`` and ``policy_`` on 10 fresh
 episodes (seeds derived from ``EVAL_SEED + seed``) and records their true returns.
@@ -64,7 +65,8 @@ START = "<!-- sweep:start -->"
 END = "<!-- sweep:end -->"
 TITLE = "# Tuning"
 
-NAME_PATTERN = re.compile(r"(satr|ec|es)-pop(\d+)-(eta|lr)([0-9]*\.?[0-9]+|budget)-h(\d+)")
+NAME_PATTERN = re.compile(
+    r"(satr|ec|es)-pop(\d+)-(eta|lr)([0-9]*\.?[0-9]+|budget)-h(\d+)(-anti)?")
 
 
 # --- configs ------------------------------------------------------------------------------
@@ -76,12 +78,14 @@ class Config:
     pop: int
     step: object    # eta for satr (a float, or "budget"), learning_rate for ec and es
     n_hidden: int
+    antithetic: bool = False  # name suffix -anti (satr and ec)
 
     @property
     def name(self):
         kind = "eta" if self.algo == "satr" else "lr"
         step = self.step if isinstance(self.step, str) else f"{self.step:g}"
-        return f"{self.algo}-pop{self.pop}-{kind}{step}-h{self.n_hidden}"
+        anti = "-anti" if self.antithetic else ""
+        return f"{self.algo}-pop{self.pop}-{kind}{step}-h{self.n_hidden}{anti}"
 
     @classmethod
     def from_name(cls, name):
@@ -97,14 +101,18 @@ class Config:
             raise argparse.ArgumentTypeError(
                 f"bad config name {name!r}: expected e.g. satr-pop64-eta30-h256, "
                 "satr-pop64-etabudget-h256 or ec-pop64-lr0.15-h256.")
-        algo, pop, kind, step, hidden = match.groups()
+        algo, pop, kind, step, hidden, anti = match.groups()
         if (kind == "eta") != (algo == "satr"):
             raise argparse.ArgumentTypeError(
                 f"bad config name {name!r}: SATR takes eta, EC and ES take lr.")
         if step == "budget" and algo != "satr":
             raise argparse.ArgumentTypeError(
                 f"bad config name {name!r}: only SATR has a budget step (etabudget).")
-        return cls(algo, int(pop), step if step == "budget" else float(step), int(hidden))
+        if anti and algo == "es":
+            raise argparse.ArgumentTypeError(
+                f"bad config name {name!r}: ES is always antithetic; -anti is for satr and ec.")
+        return cls(algo, int(pop), step if step == "budget" else float(step), int(hidden),
+                   bool(anti))
 
     def estimator(self, **params):
         """The estimator of this config; ``params`` are passed on (budget, seed, ...)."""
@@ -112,6 +120,8 @@ class Config:
 
         cls = getattr(satrlearn, ALGOS[self.algo])
         step = {"eta": self.step} if self.algo == "satr" else {"learning_rate": self.step}
+        if self.antithetic:
+            step["antithetic"] = True
         return cls(pop=self.pop, n_hidden=self.n_hidden, **step, **params)
 
 
