@@ -1,13 +1,14 @@
-"""Is SATR's schedule set by the signal or by the noise? Real entropies against a noise-only walk.
+"""Is the Bernoulli searches' schedule set by the signal or by the noise? Real entropies
+against a noise-only walk.
 
-For every SATR run of the defaults sweep (``benchmarks/results/sweep/``), this replays the
-run's generations with the same population and the same ``eta`` per generation (a fixed value,
-or for ``eta="budget"`` the value the fit used, rebuilt from the run's env steps) on a search
-whose rankings are random numbers: no task, no signal. If the entropy per connection of the
+For every SATR and EC run of the defaults sweep (``benchmarks/results/sweep/``), this replays
+the run's generations with the same population and the same step (EC's learning rate; SATR's
+``eta``, for ``eta="budget"`` the value the fit used, rebuilt from the run's env steps) on a
+search whose rankings are random numbers: no task, no signal. If the entropy per connection of the
 real run and of that noise-only walk agree, the distribution's schedule was set by the
 population and ``eta`` alone, not by anything the ranking said.
 
-    python benchmarks/noise_walk.py                       # every SATR run found
+    python benchmarks/noise_walk.py                       # every SATR and EC run found
     python benchmarks/noise_walk.py --match Hopper-v5     # runs whose name contains this
     python benchmarks/noise_walk.py --dim 20000           # connections in the walk
 
@@ -41,16 +42,23 @@ def eta_sequence(record, env_steps):
     return [budget_eta(pop, min(f, 1.0) if f is not None else None) for f in fractions]
 
 
-def noise_walk(pop, etas, dim, seed=0):
-    """Entropy per connection after each generation of SATR under random rankings."""
-    from satrlearn.optim import SATR
+def noise_walk(record, etas, dim, seed=0):
+    """Entropy per connection after each generation of the run's search under random
+    rankings (``etas``: SATR's step per generation; None for EC)."""
+    from satrlearn.optim import EC, SATR
     from satrlearn.strategies.bernoulli import bernoulli_entropy
 
     rng = np.random.default_rng(seed)
-    opt = SATR(n_params=dim, pop=pop, eta=etas[0], random_state=seed)
+    pop, anti = record["pop"], record["config"].endswith("-anti")
+    if record["algo"] == "ec":
+        opt = EC(n_params=dim, pop=pop, learning_rate=float(record["step"]), antithetic=anti,
+                 random_state=seed)
+    else:
+        opt = SATR(n_params=dim, pop=pop, eta=etas[0], antithetic=anti, random_state=seed)
     entropies = []
-    for eta in etas:
-        opt.rule.eta = eta
+    for g in range(len(etas)):
+        if record["algo"] == "satr":
+            opt.rule.eta = etas[g]
         opt.ask()
         opt.tell(rng.standard_normal(pop))
         entropies.append(bernoulli_entropy(opt.state["rho"]))
@@ -64,10 +72,11 @@ def main(argv=None):
     ap.add_argument("--dim", type=int, default=10_000, help="connections in the walk")
     args = ap.parse_args(argv)
 
-    paths = sorted(glob.glob(os.path.join(args.results_dir, "*_satr-*.json")))
+    paths = sorted(glob.glob(os.path.join(args.results_dir, "*_satr-*.json"))
+                   + glob.glob(os.path.join(args.results_dir, "*_ec-*.json")))
     paths = [p for p in paths if args.match in os.path.basename(p)]
     if not paths:
-        print(f"no SATR runs in {args.results_dir}")
+        print(f"no SATR or EC runs in {args.results_dir}")
         return 1
     heads = " ".join(f"{f'gen {g}':>13}" for g in POINTS)
     print(f"entropy per connection (nats), real / noise-only walk\n{'run':<58} {heads} "
@@ -79,8 +88,9 @@ def main(argv=None):
         with open(path[:-len(".json")] + ".csv", newline="") as fh:
             rows = list(csv.DictReader(fh))
         real = np.array([float(r["entropy"]) for r in rows])
-        etas = eta_sequence(record, [int(r["env_steps"]) for r in rows])
-        walk = noise_walk(record["pop"], etas, args.dim)
+        etas = (eta_sequence(record, [int(r["env_steps"]) for r in rows])
+                if record["algo"] == "satr" else [None] * len(rows))
+        walk = noise_walk(record, etas, args.dim)
         cells = [f"{real[g - 1]:.3f} / {walk[g - 1]:.3f}" if g <= len(real) else f"{'–':>13}"
                  for g in POINTS]
         name = os.path.basename(path)[:-len(".json")].replace("_3000000steps", "")
