@@ -1,12 +1,13 @@
 """A small hyperparameter grid at a fixed env-step budget, to check the estimators' defaults.
 
-Each config is named ``<algo>-pop<N>-<eta|lr><step>-h<hidden>[-anti]``: the algorithm
+Each config is named ``<algo>-pop<N>-<eta|lr><step>-h<hidden>[-anti][-ep<k>]``: the algorithm
 (``satr``, ``ec``, ``es``), the population, the step size (``eta`` for SATR, a number or
-``budget``; ``learning_rate`` for EC and ES), ``n_hidden`` and, with ``-anti``, antithetic
-sampling (SATR and EC); every other parameter keeps its default, reward shaping included
-(``reward_offset="auto"``). Each run fits with ``total_timesteps=--steps`` and
-``n_jobs=--n-jobs`` (default -1), then runs ``best_policy_`` and ``policy_`` on 10 fresh
-episodes (seeds derived from ``EVAL_SEED + seed``) and records their true returns.
+``budget``; ``learning_rate`` for EC and ES), ``n_hidden``, with ``-anti`` antithetic
+sampling (SATR and EC) and with ``-ep<k>`` ``k`` episodes per candidate; every other
+parameter keeps its default, reward shaping included (``reward_offset="auto"``). Each run
+fits with ``total_timesteps=--steps`` and ``n_jobs=--n-jobs`` (default -1), then runs
+``best_policy_`` and ``policy_`` on 10 fresh episodes (seeds derived from
+``EVAL_SEED + seed``) and records their true returns.
 
 Runs go in the order seed, task, config, so that every config has seed 0 on every task
 before any seed 1 starts and a partial sweep stays balanced. Every run writes, in the
@@ -66,7 +67,7 @@ END = "<!-- sweep:end -->"
 TITLE = "# Tuning"
 
 NAME_PATTERN = re.compile(
-    r"(satr|ec|es)-pop(\d+)-(eta|lr)([0-9]*\.?[0-9]+|budget)-h(\d+)(-anti)?")
+    r"(satr|ec|es)-pop(\d+)-(eta|lr)([0-9]*\.?[0-9]+|budget)-h(\d+)(-anti)?(?:-ep(\d+))?")
 
 
 # --- configs ------------------------------------------------------------------------------
@@ -79,13 +80,15 @@ class Config:
     step: object    # eta for satr (a float, or "budget"), learning_rate for ec and es
     n_hidden: int
     antithetic: bool = False  # name suffix -anti (satr and ec)
+    n_episodes: int = 1       # name suffix -ep<k>: episodes per candidate
 
     @property
     def name(self):
         kind = "eta" if self.algo == "satr" else "lr"
         step = self.step if isinstance(self.step, str) else f"{self.step:g}"
         anti = "-anti" if self.antithetic else ""
-        return f"{self.algo}-pop{self.pop}-{kind}{step}-h{self.n_hidden}{anti}"
+        episodes = f"-ep{self.n_episodes}" if self.n_episodes != 1 else ""
+        return f"{self.algo}-pop{self.pop}-{kind}{step}-h{self.n_hidden}{anti}{episodes}"
 
     @classmethod
     def from_name(cls, name):
@@ -101,7 +104,7 @@ class Config:
             raise argparse.ArgumentTypeError(
                 f"bad config name {name!r}: expected e.g. satr-pop64-eta30-h256, "
                 "satr-pop64-etabudget-h256 or ec-pop64-lr0.15-h256.")
-        algo, pop, kind, step, hidden, anti = match.groups()
+        algo, pop, kind, step, hidden, anti, episodes = match.groups()
         if (kind == "eta") != (algo == "satr"):
             raise argparse.ArgumentTypeError(
                 f"bad config name {name!r}: SATR takes eta, EC and ES take lr.")
@@ -111,8 +114,10 @@ class Config:
         if anti and algo == "es":
             raise argparse.ArgumentTypeError(
                 f"bad config name {name!r}: ES is always antithetic; -anti is for satr and ec.")
+        if episodes is not None and int(episodes) < 1:
+            raise argparse.ArgumentTypeError(f"bad config name {name!r}: -ep needs k >= 1.")
         return cls(algo, int(pop), step if step == "budget" else float(step), int(hidden),
-                   bool(anti))
+                   bool(anti), 1 if episodes is None else int(episodes))
 
     def estimator(self, **params):
         """The estimator of this config; ``params`` are passed on (budget, seed, ...)."""
@@ -122,6 +127,8 @@ class Config:
         step = {"eta": self.step} if self.algo == "satr" else {"learning_rate": self.step}
         if self.antithetic:
             step["antithetic"] = True
+        if self.n_episodes != 1:
+            step["n_episodes"] = self.n_episodes
         return cls(pop=self.pop, n_hidden=self.n_hidden, **step, **params)
 
 
