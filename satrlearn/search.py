@@ -115,7 +115,7 @@ def _worker_lost(exc) -> bool:
 
 #: ``eta="budget"``: the variance the connections' log-odds reach by the end of the budget
 #: when the ranking is sampling noise (the regime of populations far smaller than the
-#: network). About 0.07 nats of entropy per connection: the distribution has mostly settled.
+#: network). About 0.06 nats of entropy per connection: the distribution has mostly settled.
 BUDGET_LOGIT_VARIANCE = 16.0
 #: the share of the budget assumed for the first generation, before one has been measured
 BUDGET_FIRST_FRACTION = 0.01
