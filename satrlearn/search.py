@@ -837,7 +837,8 @@ class SATRSearch(BaseSearch):
 
     def _set_step_size(self, opt):
         if self.eta == "budget":
-            opt.rule.eta = budget_eta(self.pop, self._budget_fraction_per_generation())
+            # the optimiser's own eta too, so that its get_params and files say what it used
+            opt.eta = opt.rule.eta = budget_eta(self.pop, self._budget_fraction_per_generation())
 
 
 class ECSearch(BaseSearch):

@@ -60,6 +60,7 @@ def test_noise_alone_settles_the_distribution_at_the_end_of_any_budget():
 def test_generation_budget_gives_a_constant_step():
     est = SATRSearch(**TINY, eta="budget", n_generations=4).fit(stub)
     assert est._opt.rule.eta == pytest.approx(budget_eta(6, 1 / 4))
+    assert est._opt.get_params()["eta"] == est._opt.rule.eta
     assert len(est.history_["kl"]) == 4
 
 
