@@ -10,20 +10,31 @@ For each task: env steps per second of
   lockstep rollouts with the bitset kernel, ranking, update, normaliser merge and the
   deterministic network's episode), steps/s = population env steps / wall time.
 
-Prints fit/raw ratios (target >= 0.90) and fit n_jobs=2 / n_jobs=1 (target >= 1.85).
+Prints fit/raw ratios (target >= 0.90) and fit n_jobs=2 / n_jobs=1 (target >= 1.85), and the
+workers' utilisation: the summed duration of the generation's tasks (``busy_seconds``) over
+``n_jobs`` x the generations' wall time. Below 1 is time a worker sat idle: waiting for the
+parent's update, or for the other worker's last chunk.
+
+``--chunks even guided`` runs the fit once per way of splitting a generation, side by side:
+``guided`` is the library's (:func:`satrlearn.parallel.population_chunks`, shrinking chunks),
+``even`` the earlier split into ``2 n_jobs`` equal chunks.
 
     python benchmarks/bench_fit.py            # Hopper, Walker2d, HalfCheetah, Humanoid, pop 128
     python benchmarks/bench_fit.py --envs Hopper-v5 --warmup 25   # later, longer episodes
     python benchmarks/bench_fit.py --quick    # fewer generations
+    python benchmarks/bench_fit.py --chunks even guided --envs Hopper-v5 Walker2d-v5
 """
 
 import argparse
+import contextlib
 import time
 
 import gymnasium as gym
 import numpy as np
 from joblib import Parallel, delayed
 
+import satrlearn.parallel
+import satrlearn.search
 from satrlearn import SATRSearch
 
 
@@ -58,14 +69,53 @@ def raw_throughput(env_id, pop, n_jobs, steps_per_job, episode_len):
     return sum(s for s, _ in out) / wall
 
 
-def fit_throughput(env_id, pop, n_jobs, generations, warmup=1):
-    est = SATRSearch(pop=pop, n_generations=warmup, n_jobs=n_jobs, random_state=0,
-                     warm_start=True).fit(env_id)  # compiles kernels, starts workers
-    steps0, wall0 = est.env_steps_, est.wall_time_
-    est.set_params(n_generations=generations).fit(env_id)
+def even_chunks(pop, n_jobs):
+    """The earlier split: ``2 n_jobs`` chunks of equal size."""
+    bounds = np.linspace(0, pop, min(1 if n_jobs <= 1 else 2 * n_jobs, pop) + 1).astype(int)
+    return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+
+
+CHUNKS = {"guided": satrlearn.parallel.population_chunks, "even": even_chunks}
+
+
+@contextlib.contextmanager
+def measured(chunks):
+    """Split the generations with ``CHUNKS[chunks]`` and add up the tasks' busy seconds.
+
+    Both are the parent's business (it splits the population and receives the results), so
+    patching the parent's module is enough.
+    """
+    busy = [0.0]
+    real = satrlearn.search.evaluate_population
+
+    def counting(*args, **kwargs):
+        result = real(*args, **kwargs)
+        busy[0] += result["busy_seconds"]
+        return result
+
+    saved = satrlearn.parallel.population_chunks
+    satrlearn.parallel.population_chunks = CHUNKS[chunks]
+    satrlearn.search.evaluate_population = counting
+    try:
+        yield busy
+    finally:
+        satrlearn.parallel.population_chunks = saved
+        satrlearn.search.evaluate_population = real
+
+
+def fit_throughput(env_id, pop, n_jobs, generations, warmup=1, chunks="guided"):
+    """Steps/s of the timed generations, their steps, mean episode length and the workers'
+    utilisation (busy seconds / (n_jobs x wall seconds))."""
+    with measured(chunks) as busy:
+        est = SATRSearch(pop=pop, n_generations=warmup, n_jobs=n_jobs, random_state=0,
+                         warm_start=True).fit(env_id)  # compiles kernels, starts workers
+        steps0, wall0, busy0 = est.env_steps_, est.wall_time_, busy[0]
+        est.set_params(n_generations=generations).fit(env_id)
     steps = est.env_steps_ - steps0
+    wall = est.wall_time_ - wall0
     episodes = sum(est.history_["episodes"][-generations:])
-    return steps / (est.wall_time_ - wall0), steps, max(1, round(steps / episodes))
+    return (steps / wall, steps, max(1, round(steps / episodes)),
+            (busy[0] - busy0) / (n_jobs * wall))
 
 
 def main(argv=None):
@@ -77,20 +127,25 @@ def main(argv=None):
     p.add_argument("--pop", type=int, default=128)
     p.add_argument("--generations", type=int, default=4)
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--chunks", nargs="+", choices=list(CHUNKS), default=["guided"],
+                   help="ways to split a generation over the workers, measured side by side")
     args = p.parse_args(argv)
     gens = 2 if args.quick else args.generations
     print(f"pop {args.pop}, {gens} timed generations after {args.warmup} warm-up")
-    print(f"{'task':<13} {'jobs':>4} {'raw steps/s':>12} {'fit steps/s':>12} {'fit/raw':>8} "
-          f"{'steps':>8} {'ep.len':>6}")
+    print(f"{'task':<14} {'chunks':>6} {'jobs':>4} {'raw steps/s':>12} {'fit steps/s':>12} "
+          f"{'fit/raw':>8} {'busy':>5} {'steps':>8} {'ep.len':>6}")
     for env_id in args.envs:
-        fit = {}
-        for n_jobs in (1, 2):
-            f, steps, ep_len = fit_throughput(env_id, args.pop, n_jobs, gens, args.warmup)
-            r = raw_throughput(env_id, args.pop, n_jobs, max(steps // n_jobs, 2000), ep_len)
-            fit[n_jobs] = f
-            print(f"{env_id:<13} {n_jobs:>4} {r:>12.0f} {f:>12.0f} {f / r:>8.2f} {steps:>8d} "
-                  f"{ep_len:>6d}", flush=True)
-        print(f"{env_id:<13} fit n_jobs 2 / 1 = {fit[2] / fit[1]:.2f}")
+        for chunks in args.chunks:
+            fit = {}
+            for n_jobs in (1, 2):
+                f, steps, ep_len, util = fit_throughput(env_id, args.pop, n_jobs, gens,
+                                                        args.warmup, chunks)
+                r = raw_throughput(env_id, args.pop, n_jobs, max(steps // n_jobs, 2000),
+                                   ep_len)
+                fit[n_jobs] = f
+                print(f"{env_id:<14} {chunks:>6} {n_jobs:>4} {r:>12.0f} {f:>12.0f} "
+                      f"{f / r:>8.2f} {util:>5.2f} {steps:>8d} {ep_len:>6d}", flush=True)
+            print(f"{env_id:<14} {chunks:>6} fit n_jobs 2 / 1 = {fit[2] / fit[1]:.2f}")
 
 
 if __name__ == "__main__":

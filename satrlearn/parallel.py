@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import pickle
 import sys
+import time
 
 import numpy as np
 from joblib import delayed, effective_n_jobs
@@ -24,16 +25,46 @@ from .rollout import cached_envs, run_episodes
 from .strategies.base import candidate_streams
 
 __all__ = ["evaluate_chunk", "evaluate_networks", "evaluate_population", "most_tasks",
-           "n_chunks_for", "runs_in_workers", "task_pickler", "worker_count"]
+           "n_chunks_for", "population_chunks", "runs_in_workers", "task_pickler",
+           "worker_count"]
 
-#: Chunks per worker: more than one lets joblib hand the next chunk to whichever worker is free,
-#: so a chunk of long episodes does not leave the other workers idle.
+#: Chunks per worker for the evaluation episodes of :func:`evaluate_networks`: more than one
+#: lets joblib hand the next chunk to whichever worker is free.
 CHUNKS_PER_WORKER = int(os.environ.get("SATRLEARN_CHUNKS_PER_WORKER", "2"))
 
 
 def n_chunks_for(n_jobs: int) -> int:
-    """How many tasks a generation is split into for ``n_jobs`` workers."""
+    """How many tasks the evaluation episodes are split into for ``n_jobs`` workers."""
     return 1 if n_jobs <= 1 else n_jobs * CHUNKS_PER_WORKER
+
+
+def population_chunks(pop: int, n_jobs: int) -> list:
+    """The candidates' spans ``(a, b)``, one per task, for ``n_jobs`` workers.
+
+    Guided scheduling: each chunk takes ``1 / (2 n_jobs)`` of the candidates still left, but
+    at least ``pop / (8 n_jobs)``, so the sizes shrink along the queue. Early
+    generations' episode lengths vary several-fold between candidates, so a chunk's duration
+    is hard to foresee; large chunks first keep the lockstep batches wide, and small ones
+    last let the workers finish together instead of one waiting for the other's last big
+    chunk. Results do not depend on the split (every candidate is rebuilt from its seed).
+
+    Examples
+    --------
+    >>> population_chunks(64, 2)
+    [(0, 16), (16, 28), (28, 37), (37, 44), (44, 49), (49, 53), (53, 57), (57, 61), (61, 64)]
+    >>> population_chunks(64, 1)
+    [(0, 64)]
+    """
+    pop, n_jobs = int(pop), int(n_jobs)
+    if n_jobs <= 1 or pop <= 1:
+        return [(0, pop)]
+    smallest = -(-pop // (8 * n_jobs))
+    spans, a = [], 0
+    while a < pop:
+        size = max(smallest, -(-(pop - a) // (2 * n_jobs)))
+        spans.append((a, min(pop, a + size)))
+        a = spans[-1][1]
+    return spans
 
 
 def most_tasks(pop: int, eval_episodes: int = 0) -> int:
@@ -85,8 +116,10 @@ def evaluate_chunk(strategy, dist, seeds, signs, labels, source, config, action_
     """Worker task: rebuild the chunk's candidates and run them in lockstep.
 
     The result also carries the candidates as the strategy packs them (``"samples"``, 1 bit
-    per connection for binary masks), so that the parent's update need not draw them again.
+    per connection for binary masks), so that the parent's update need not draw them again,
+    and ``"busy_seconds"``, the task's own duration (worker utilisation in the benchmarks).
     """
+    start = time.perf_counter()
     params = np.stack([strategy.sample(dist, s, g) for s, g in zip(seeds, signs)])
     # antithetic twins share their seed, hence their initial membranes: common random numbers
     membrane = [candidate_streams(s)[1] for s in seeds]
@@ -94,6 +127,7 @@ def evaluate_chunk(strategy, dist, seeds, signs, labels, source, config, action_
     result = run_episodes(config, params, action_map, normalizer, envs, episode_seeds,
                           membrane, labels=labels, obs_shift=normalizer.mean, deadline=deadline)
     result["samples"] = strategy.pack_samples(params)
+    result["busy_seconds"] = time.perf_counter() - start
     return result
 
 
@@ -135,17 +169,17 @@ def _share(parallel, obj, n_tasks):
     return future
 
 
-def evaluate_population(parallel, n_chunks, strategy, state, seeds, signs, source, config,
+def evaluate_population(parallel, n_jobs, strategy, state, seeds, signs, source, config,
                         action_map, normalizer, episode_seeds, deadline=None, mode_seeds=None):
-    """Evaluate a whole generation with ``parallel`` (a live ``joblib.Parallel``).
+    """Evaluate a whole generation with ``parallel`` (a live ``joblib.Parallel`` of
+    ``n_jobs`` workers), in the chunks of :func:`population_chunks`.
 
     With ``mode_seeds = (episode_seed, membrane_seed)``, the deterministic network of the
     same distribution runs one episode in the same call, as a task of its own (first, so that
     it never ends a generation late); its return is ``result["mode_return"]``.
+    ``result["busy_seconds"]`` is the tasks' summed duration in the workers.
     """
-    pop = len(seeds)
-    bounds = np.linspace(0, pop, min(n_chunks, pop) + 1).astype(int)
-    chunks = [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    chunks = population_chunks(len(seeds), n_jobs)
     dist = _share(parallel, strategy.distribution(state), len(chunks))
     tasks = [
         delayed(evaluate_chunk)(strategy, dist, seeds[a:b], signs[a:b], np.arange(a, b), source,
@@ -157,23 +191,27 @@ def evaluate_population(parallel, n_chunks, strategy, state, seeds, signs, sourc
             strategy.mode(state), source, config, action_map, normalizer, [mode_seeds[0]],
             [mode_seeds[1]], deadline))
     parts = parallel(tasks)
+    busy = float(sum(p.get("busy_seconds", 0.0) for p in parts))
     mode = parts.pop(0)["returns"][0] if mode_seeds is not None else None
     samples = [p.get("samples") for p in parts]
     return {key: np.concatenate([p[key] for p in parts]) for key in
             ("returns", "lengths", "episodes", "obs_sum", "obs_sqsum")} | {
-        "obs_shift": parts[0]["obs_shift"], "mode_return": mode,
+        "obs_shift": parts[0]["obs_shift"], "mode_return": mode, "busy_seconds": busy,
         "samples": None if any(x is None for x in samples) else np.concatenate(samples)}
 
 
 def _network_chunk(params, source, config, action_map, normalizer, episode_seeds,
                    membrane_seeds, deadline=None, label="the deterministic network"):
     """Worker task: one network on some episodes (one copy per episode, in lockstep)."""
+    start = time.perf_counter()
     envs = cached_envs(source, len(episode_seeds))
     copies = np.broadcast_to(params, (len(episode_seeds),) + params.shape)
-    return run_episodes(config, copies, action_map, normalizer, envs,
-                        np.asarray(episode_seeds)[:, None],
-                        [np.random.default_rng(int(s)) for s in membrane_seeds],
-                        labels=[label] * len(episode_seeds), deadline=deadline)
+    result = run_episodes(config, copies, action_map, normalizer, envs,
+                          np.asarray(episode_seeds)[:, None],
+                          [np.random.default_rng(int(s)) for s in membrane_seeds],
+                          labels=[label] * len(episode_seeds), deadline=deadline)
+    result["busy_seconds"] = time.perf_counter() - start
+    return result
 
 
 def evaluate_networks(parallel, n_chunks, networks, source, config, action_map, normalizer,

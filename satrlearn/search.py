@@ -519,11 +519,10 @@ class BaseSearch(BaseEstimator):
         frozen = self._normalizer
         deadline = None if self.generation_timeout is None else \
             time.time() + self.generation_timeout
-        n_chunks = n_chunks_for(n_jobs)
         offset = offset_at(self.reward_offset_, self.offset_schedule, self._progress_fraction())
         # the deterministic network of the distribution that sampled this generation runs one
         # episode beside the candidates, in the workers
-        result = evaluate_population(parallel, n_chunks, opt.rule, opt.state,
+        result = evaluate_population(parallel, n_jobs, opt.rule, opt.state,
                                      seeds, signs,
                                      source, config, action_map, frozen, episode_seeds,
                                      deadline=deadline,
@@ -555,9 +554,9 @@ class BaseSearch(BaseEstimator):
                                     distribution=opt.rule.distribution(sampled_from))
             eval_seeds = rng.integers(0, 2**31 - 1, size=self.eval_episodes)
             membrane_seeds = rng.integers(0, 2**63, size=self.eval_episodes)
-            evaluation = evaluate_networks(parallel, n_chunks, [det_params, top_params],
-                                           source, config, action_map, normalizer, eval_seeds,
-                                           membrane_seeds, deadline=deadline)
+            evaluation = evaluate_networks(
+                parallel, n_chunks_for(n_jobs), [det_params, top_params], source, config,
+                action_map, normalizer, eval_seeds, membrane_seeds, deadline=deadline)
         # commit the generation only now: an error above leaves the last one intact
         self._normalizer = normalizer
         self.n_generations_ += 1

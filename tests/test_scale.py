@@ -19,7 +19,8 @@ import pytest
 from satrlearn import ECSearch, ESSearch, SATRSearch
 from satrlearn.network import NetworkConfig
 from satrlearn.normalization import Moments, ObservationNormalizer
-from satrlearn.parallel import evaluate_chunk, evaluate_population, n_chunks_for, runs_in_workers
+from satrlearn.parallel import (evaluate_chunk, evaluate_population, population_chunks,
+                                runs_in_workers)
 from satrlearn.policy import ActionMap
 from satrlearn.rollout import EnvSource
 from satrlearn.search import HISTORY_KEYS
@@ -78,6 +79,28 @@ class RecordingParallel:
         return [func(*args, **kwargs) for func, args, kwargs in tasks]
 
 
+# --- how a generation is split ---------------------------------------------------------------
+
+@pytest.mark.parametrize("pop", [1, 2, 3, 8, 31, 64, 128, 1000])
+@pytest.mark.parametrize("n_jobs", [1, 2, 3, 8])
+def test_population_chunks_cover_the_population_largest_first(pop, n_jobs):
+    chunks = population_chunks(pop, n_jobs)
+    # contiguous, in candidate order, nothing left out or counted twice
+    assert chunks[0][0] == 0 and chunks[-1][1] == pop
+    assert all(b0 == a1 for (_, b0), (a1, _) in zip(chunks, chunks[1:]))
+    sizes = [b - a for a, b in chunks]
+    assert min(sizes) >= 1
+    if n_jobs == 1:
+        assert chunks == [(0, pop)]
+        return
+    # every worker gets work, the sizes never grow along the queue, and the last chunks are
+    # small, so that no worker waits long for another's last one
+    assert len(chunks) >= min(pop, n_jobs)
+    assert sizes == sorted(sizes, reverse=True)
+    assert sizes[-1] <= max(1, -(-pop // (8 * n_jobs)))
+    assert sizes[0] <= max(1, -(-pop // (2 * n_jobs)))
+
+
 # --- what a task carries --------------------------------------------------------------------
 
 @pytest.mark.parametrize("strategy", [SATR(eta=30.0), ES(0.3, 0.15, 0.1)], ids=["SATR", "ES"])
@@ -88,11 +111,12 @@ def test_task_carries_distribution_and_seeds_not_population(strategy):
     evaluate_population(parallel, 3, inp["strategy"], inp["state"], inp["seeds"], inp["signs"],
                         inp["source"], inp["config"], inp["action_map"], inp["normalizer"],
                         inp["episode_seeds"])
-    assert len(parallel.tasks) == 3
+    chunks = population_chunks(96, 3)
+    assert len(parallel.tasks) == len(chunks)
     dist = strategy.distribution(inp["state"])
     dist_bytes = len(pickle.dumps(dist))
-    # a chunk's 32 candidates at one byte per connection would not fit in the bound below
-    assert 32 * n_params > dist_bytes + 16_000
+    # the first chunk's candidates at one byte per connection would not fit in the bound below
+    assert (chunks[0][1] - chunks[0][0]) * n_params > dist_bytes + 16_000
     for func, args, kwargs in parallel.tasks:
         assert func is evaluate_chunk
         for arg in list(args) + list(kwargs.values()):
@@ -203,7 +227,7 @@ def test_dask_scatters_the_distribution_once_per_generation(dask_client, monkeyp
         est = SATRSearch(**{**TINY, "n_generations": 3}, n_jobs=-1).fit(stub())
     monkeypatch.undo()
 
-    per_gen = n_chunks_for(2)  # TINY's pop splits into this many tasks for 2 dask workers
+    per_gen = len(population_chunks(TINY["pop"], 2))  # tasks per generation, 2 dask workers
     assert len(task_args) == 3 * per_gen
     dists = [a[1] for a in task_args]
     assert all(isinstance(d, Future) for d in dists), [type(d) for d in dists]
