@@ -1034,34 +1034,32 @@ def render(groups, partial, missing, plots, reading, args, behaviour_rows=()):
 
 
 def peer_section(peer_results, min_budget=600.0):
-    """A short section on SATR against PPO-LSTM (benchmarks/peer_compare.py), linking the
-    full page docs/peers.md; empty when no real peer run has finished."""
+    """A short section on SATR against its gradient-based peers (benchmarks/peer_compare.py),
+    linking the full page docs/peers.md; empty when no real peer run has finished."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import peer_compare as pc
 
     runs = {k: r for k, r in pc.load_runs(peer_results).items()
             if r["meta"]["budget_seconds"] >= min_budget}
-    table = {t: rows for t, rows in pc.pairs(runs).items() if rows}
-    if not table:
+    rows = list(pc.per_method(runs))
+    if not rows:
         return []
-    out = ["## Against PPO-LSTM at matched wall-clock", "",
-           "SATR (`SATRSearch` defaults, population 128) and sb3-contrib's recurrent PPO with "
-           "an LSTM policy (RL Zoo hyperparameters), each trained alone on both cores of this "
-           "machine under the same wall-clock budget, evaluation time excluded "
-           "(`benchmarks/peer_compare.py`). Deterministic return at the budget, mean ± std "
-           "over seeds; the full comparison (curves, time to reach the other's return, model "
-           "sizes, inference time, where the time goes) is on the [peers page](peers.md).", "",
-           "| task | seeds | budget per run | SATR | PPO-LSTM | SATR env steps | "
-           "PPO-LSTM env steps |", "|---|---|---|---|---|---|---|"]
-    for task, rows in table.items():
-        meta = {m: [r[m]["meta"] for _, r in rows] for m in pc.METHODS}
-        budget = sorted({x["budget_seconds"] for ms in meta.values() for x in ms})
+    out = ["## Against PPO at matched wall-clock", "",
+           "SATR and sb3's PPO (with an LSTM policy from sb3-contrib, or feed-forward), RL Zoo "
+           "hyperparameters, each trained alone on both cores of this machine under the same "
+           "wall-clock budget, evaluation time excluded (`benchmarks/peer_compare.py`). True "
+           "return at the budget, mean ± std over seeds; the full comparison (curves, time to "
+           "reach the other's return, settings, model sizes, inference time) is on the "
+           "[peers page](peers.md).", "",
+           "| task | method | seeds | budget per run | return | env steps |",
+           "|---|---|---|---|---|---|"]
+    for task, method, _, metas in sorted(rows, key=lambda r: (r[0], r[1] != "satr", r[1])):
+        budget = sorted({m["budget_seconds"] for m in metas})
         out.append(" | ".join([
-            f"| {task}", str(len(rows)), " / ".join(f"{b / 60:g} min" for b in budget),
-            pc._ms([x["final_return"] for x in meta["satr"]]),
-            pc._ms([x["final_return"] for x in meta["ppo_lstm"]]),
-            f"{np.mean([x['final_env_steps'] for x in meta['satr']]):,.0f}",
-            f"{np.mean([x['final_env_steps'] for x in meta['ppo_lstm']]):,.0f} |"]))
+            f"| {task}", pc.SHORT.get(method, method), str(len(metas)),
+            " / ".join(f"{b / 60:g} min" for b in budget),
+            pc._ms([m["final_return"] for m in metas]),
+            f"{np.mean([m['final_env_steps'] for m in metas]):,.0f} |"]))
     return out + [""]
 
 

@@ -1,11 +1,13 @@
 """Shared pieces of the peer-comparison runners: the wall-clock logger and the run record.
 
-Both runners (``ppo_lstm.py`` and ``satr_run.py``) measure the same things the same way:
+The runners (``satr_run.py``, ``ppo.py`` and ``ppo_lstm.py``) measure the same things the
+same way:
 
 - ``train_clock``: seconds since training started, minus the time spent in evaluations
   (evaluations are timed separately and reported in their own column);
 - every ``eval_every`` seconds of ``train_clock`` a deterministic evaluation of the current
-  policy (``eval_episodes`` episodes on fixed seeds) appended to ``curve.csv``;
+  policy (``eval_episodes`` episodes on fixed seeds) appended to ``curve.csv``
+  (``CURVE_COLUMNS``, plus any extra columns a runner logs, e.g. SATR's ``mode_return``);
 - at the budget: one last evaluation, the final model saved, then its size and the median
   time of one single-observation deterministic action (over ``INFERENCE_CALLS`` calls, the
   recurrent state carried between calls) written to ``run.json``.
@@ -25,7 +27,7 @@ import time
 CURVE_COLUMNS = ("wall_clock", "env_steps", "eval_return", "eval_std", "eval_seconds",
                  "search_seconds")
 INFERENCE_CALLS = 1000
-EVAL_SEED = 1_000_003  # evaluation episodes use seeds EVAL_SEED + i, for both methods
+EVAL_SEED = 1_000_003  # evaluation episodes use seeds EVAL_SEED + i, for every method
 
 
 def write_atomic(path, text):
@@ -38,10 +40,15 @@ def write_atomic(path, text):
 
 
 class WallClockLog:
-    """Wall-clock bookkeeping with evaluation time subtracted, and the curve CSV."""
+    """Wall-clock bookkeeping with evaluation time subtracted, and the curve CSV.
 
-    def __init__(self, path, budget, eval_every):
+    ``extra_columns`` are written after ``CURVE_COLUMNS``; ``evaluate_fn`` fills them by
+    returning a dict as a third item.
+    """
+
+    def __init__(self, path, budget, eval_every, extra_columns=()):
         self.path = path
+        self.columns = tuple(CURVE_COLUMNS) + tuple(extra_columns)
         self.budget = float(budget)
         self.eval_every = float(eval_every)
         self.rows = []
@@ -63,10 +70,10 @@ class WallClockLog:
         return self.train_clock() >= self.budget
 
     def evaluate(self, env_steps, evaluate_fn, search_seconds=""):
-        """Run ``evaluate_fn() -> (mean, std)`` off the clock and append a row."""
+        """Run ``evaluate_fn() -> (mean, std[, extra columns])`` off the clock, append a row."""
         clock = self.train_clock()
         t = time.perf_counter()
-        mean, std = evaluate_fn()
+        mean, std, *extra = evaluate_fn()
         spent = time.perf_counter() - t
         self.eval_total += spent
         self.rows.append({"wall_clock": round(clock, 3), "env_steps": int(env_steps),
@@ -74,15 +81,17 @@ class WallClockLog:
                           "eval_seconds": round(spent, 3),
                           "search_seconds": search_seconds if search_seconds == "" else
                           round(float(search_seconds), 3)})
+        if extra:
+            self.rows[-1].update(extra[0])
         while self.next_eval <= clock:
             self.next_eval += self.eval_every
         self.flush()
         return mean
 
     def flush(self):
-        lines = [",".join(CURVE_COLUMNS)]
+        lines = [",".join(self.columns)]
         for row in self.rows:
-            lines.append(",".join(str(row[c]) for c in CURVE_COLUMNS))
+            lines.append(",".join(str(row.get(c, "")) for c in self.columns))
         write_atomic(self.path, "\n".join(lines) + "\n")
 
 
@@ -142,7 +151,7 @@ def code_commit() -> str:
 
 
 def runner_parser(doc: str):
-    """The command-line options both runners share; each adds its own."""
+    """The command-line options the runners share; each adds its own."""
     import argparse
 
     ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
@@ -161,11 +170,12 @@ def write_run_json(path, record):
     write_atomic(path, json.dumps(record, indent=2, sort_keys=True) + "\n")
 
 
-def print_final(method, args, final):
+def print_final(method, args, final, **extra):
     """The one JSON line a runner prints at its end, read by peer_compare.py."""
     print(json.dumps({"method": method, "env": args.env, "seed": args.seed,
                       "final_return": final["eval_return"],
-                      "wall_clock": final["wall_clock"], "env_steps": final["env_steps"]}))
+                      "wall_clock": final["wall_clock"], "env_steps": final["env_steps"],
+                      **extra}))
 
 
 def read_curve(path):

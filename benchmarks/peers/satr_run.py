@@ -1,26 +1,42 @@
-"""Train SATRSearch under a wall-clock budget and log its curve the same way as ppo_lstm.py.
+"""Train SATRSearch under a wall-clock budget and log its curve the same way as the PPO runners.
 
     python benchmarks/peers/satr_run.py --env Hopper-v5 --seed 0 --budget-seconds 1800 \
         --out benchmarks/results/peers/Hopper-v5/satr-seed0 --models runs/peers
 
-A callback runs after every generation: every ``--eval-every`` seconds of training
-wall-clock (evaluation time excluded, measured on its own) it evaluates the current
-deterministic network ``est.policy_`` with ``satrlearn.evaluate_policy`` over
-``--eval-episodes`` episodes and appends ``(wall_clock, env_steps, eval_return)`` to
-``OUT/curve.csv`` (the first evaluation follows the first generation). When another
-generation as long as the last one would end past the budget, it evaluates once more and
-stops the fit, so the final point lies inside the budget. The policy is
-saved as ``policy.npz`` and ``OUT/run.json`` records its size and per-step inference time.
+The search uses ``SATRSearch``'s documented defaults (whatever the installed satrlearn
+sets: population, hidden neurons, ``eta``, the fit's own evaluations every ``eval_every``
+generations, reward shaping...) on every core (``n_jobs=-1``), with
+``max_time=--budget-seconds``, so that a budget-driven schedule (``--eta budget``) knows the
+budget. ``--pop``, ``--n-hidden`` and ``--eta`` override the defaults; run.json records the
+estimator's parameters as used.
 
-The search uses the estimator's documented defaults (``pop=128``, ``n_hidden=256``,
-``eta=30``) on every core (``n_jobs=-1``). Callbacks see ``est.policy_`` of the generation
-that just finished, so no checkpoint is written; the ``search_seconds`` column (the
-estimator's own ``wall_time_``, generations only) shows how much of the measured wall-clock
-the generations themselves took.
+A callback runs after every generation: every ``--eval-every`` seconds of training
+wall-clock (evaluation time excluded, measured on its own) it evaluates, with
+``satrlearn.evaluate_policy`` over ``--eval-episodes`` fresh episodes on the environment's
+own reward,
+
+- ``est.best_policy_``, the network the fit's own periodic evaluations chose (what the
+  estimator hands a user): its return is the curve's ``eval_return`` (and ``eval_std``);
+- ``est.policy_``, the deterministic network of the current distribution: columns
+  ``mode_return`` and ``mode_std``.
+
+The first evaluation follows the first generation. When another generation as long as the
+last one would end past the budget, it evaluates once more and stops the fit, so the final
+point lies inside the budget (the estimator's own ``max_time`` stop, which counts the
+generations only, would come a generation later). ``best_policy_`` is therefore the choice
+of the last periodic evaluation the fit ran (every ``eval_every`` generations), not of a
+final one. ``final_return`` in run.json is ``best_policy_``'s return at the budget and
+``final_return_mode`` that of ``policy_``. ``best_policy_`` is saved as ``policy.npz`` (the
+model whose size and per-step inference time run.json records) and ``policy_`` as
+``policy_mode.npz``. Callbacks see the estimator after the generation that just finished,
+so no checkpoint is written; the ``search_seconds`` column (the estimator's own
+``wall_time_``: the generations, its periodic evaluations included) shows how much of the
+measured wall-clock the generations themselves took.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -33,12 +49,27 @@ from common import (EVAL_SEED, INFERENCE_CALLS, WallClockLog, code_commit,  # no
                     write_run_json)
 
 METHOD = "satr"
+MODE_COLUMNS = ("mode_return", "mode_std")
+
+
+def _eta(text):
+    return text if text == "budget" else float(text)
+
+
+def _json_params(est):
+    """The estimator's parameters that JSON can hold (callbacks left out)."""
+    return {k: v for k, v in est.get_params().items()
+            if k != "callbacks" and (v is None or isinstance(v, (bool, int, float, str)))}
 
 
 def main(argv=None):
     ap = runner_parser(__doc__)
-    ap.add_argument("--pop", type=int, default=128)
-    ap.add_argument("--n-hidden", type=int, default=256)
+    ap.add_argument("--pop", type=int, default=None,
+                    help="population (default: SATRSearch's default)")
+    ap.add_argument("--n-hidden", type=int, default=None,
+                    help="spiking neurons (default: SATRSearch's default)")
+    ap.add_argument("--eta", type=_eta, default=None,
+                    help="step size, a number or 'budget' (default: SATRSearch's default)")
     ap.add_argument("--n-jobs", type=int, default=-1)
     args = ap.parse_args(argv)
 
@@ -49,13 +80,19 @@ def main(argv=None):
     model_dir = os.path.join(args.models, args.env, f"{METHOD}-seed{args.seed}")
     os.makedirs(model_dir, exist_ok=True)
     eval_every = args.eval_every or args.budget_seconds / 20
-    log = WallClockLog(os.path.join(args.out, "curve.csv"), args.budget_seconds, eval_every)
+    log = WallClockLog(os.path.join(args.out, "curve.csv"), args.budget_seconds, eval_every,
+                       extra_columns=MODE_COLUMNS)
+
+    def returns_of(policy):
+        _, returns = evaluate_policy(policy, args.env, n_episodes=args.eval_episodes,
+                                     seed=EVAL_SEED)
+        return float(np.mean(returns)), float(np.std(returns))
 
     def evaluate_current(est):
         def run():
-            _, returns = evaluate_policy(est.policy_, args.env, n_episodes=args.eval_episodes,
-                                         seed=EVAL_SEED)
-            return float(np.mean(returns)), float(np.std(returns))
+            mode = returns_of(est.policy_)
+            best = mode if est.best_policy_ is est.policy_ else returns_of(est.best_policy_)
+            return best[0], best[1], {"mode_return": mode[0], "mode_std": mode[1]}
         return run
 
     last = {"clock": 0.0, "gen": 0.0}
@@ -73,15 +110,18 @@ def main(argv=None):
         last["clock"] = log.train_clock()
         return True
 
-    est = SATRSearch(pop=args.pop, n_generations=10**9, n_hidden=args.n_hidden,
-                     n_jobs=args.n_jobs, random_state=args.seed, callbacks=[on_generation])
+    overrides = {k: v for k, v in (("pop", args.pop), ("n_hidden", args.n_hidden),
+                                   ("eta", args.eta)) if v is not None}
     t_start = time.time()
     log.start()
+    est = SATRSearch(max_time=args.budget_seconds, n_jobs=args.n_jobs,
+                     random_state=args.seed, callbacks=[on_generation], **overrides)
     est.fit(args.env)
     if not log.rows or log.rows[-1]["env_steps"] != est.env_steps_:
         log.evaluate(est.env_steps_, evaluate_current(est), est.wall_time_)
 
-    path = est.policy_.save(os.path.join(model_dir, "policy.npz"))
+    path = est.best_policy_.save(os.path.join(model_dir, "policy.npz"))
+    mode_path = est.policy_.save(os.path.join(model_dir, "policy_mode.npz"))
     policy = RSNNPolicy.load(path)
 
     def act(obs, new):
@@ -98,11 +138,16 @@ def main(argv=None):
 
     predict_us, _ = inference_us(args.env, act_predict)
     final = log.rows[-1]
+    fit_score = float(est.best_score_)
     write_run_json(os.path.join(args.out, "run.json"), {
         "method": METHOD, "env": args.env, "seed": args.seed,
         "budget_seconds": args.budget_seconds, "eval_every": eval_every,
         "eval_episodes": args.eval_episodes, "n_jobs": args.n_jobs,
-        "final_return": final["eval_return"], "final_wall_clock": final["wall_clock"],
+        "curve_policy": "best_policy_",
+        "final_return": final["eval_return"], "final_std": final["eval_std"],
+        "final_return_mode": final["mode_return"], "final_std_mode": final["mode_std"],
+        "best_score_fit": fit_score if math.isfinite(fit_score) else None,
+        "final_wall_clock": final["wall_clock"],
         "final_env_steps": final["env_steps"], "generations": est.n_generations_,
         "search_seconds": round(est.wall_time_, 3),
         "eval_seconds_total": round(log.eval_total, 3),
@@ -110,16 +155,19 @@ def main(argv=None):
         "parameters": int(policy.n_params), "parameters_actor": int(policy.n_params),
         "parameter_dtype": "1-bit connections",
         "bytes_on_disk": os.path.getsize(path),
+        "bytes_policy_mode": os.path.getsize(mode_path),
         "inference_us_median": round(median_us, 2), "inference_us_p90": round(p90_us, 2),
         "inference_us_median_predict": round(predict_us, 2),
         "inference_calls": INFERENCE_CALLS,
-        "hyperparams": {"pop": args.pop, "n_hidden": args.n_hidden, "eta": est.eta,
-                        "n_episodes": est.n_episodes},
-        "hyperparams_source": "satrlearn SATRSearch defaults",
+        "hyperparams": _json_params(est),
+        "hyperparams_overridden": sorted(overrides),
+        "hyperparams_source": ("satrlearn SATRSearch defaults" if not overrides else
+                               "satrlearn SATRSearch defaults, except "
+                               + ", ".join(f"{k}={v}" for k, v in sorted(overrides.items()))),
         "versions": {"satrlearn": satrlearn.__version__, "numpy": np.__version__},
         "machine": machine_info(), "model_dir": model_dir, "commit": code_commit(),
     })
-    print_final(METHOD, args, final)
+    print_final(METHOD, args, final, final_return_mode=final["mode_return"])
     return 0
 
 
