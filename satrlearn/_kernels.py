@@ -438,6 +438,19 @@ def float_step(x, win, wh, wout, outdeg, v, isyn, r, s, active, c, n_exc, exc_wo
 # --- the lockstep loop's inputs -----------------------------------------------------------
 
 @njit(cache=True)
+def add_packed(acc, packed, w):
+    """``acc[j] += w`` for every set bit ``j`` of ``packed`` (8 per byte, little bit order).
+
+    The search's signal ``sum_i w_i theta_i`` from the candidates the workers sent back
+    packed: element by element and candidate by candidate the same sums as
+    ``acc += w * theta``, without unpacking ``theta`` into a temporary array.
+    """
+    for j in range(acc.shape[0]):
+        # branch-free (half the bits are set early in a search): w * 0 adds a signed zero
+        acc[j] += w * ((packed[j >> 3] >> (j & 7)) & 1)
+
+
+@njit(cache=True)
 def lockstep_inputs(obs, active, shift, mean, scale, clip, obs_sum, obs_sq, x):
     """One pass over the active rows of ``obs (K, n_in)`` before a lockstep env step.
 

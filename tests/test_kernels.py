@@ -301,3 +301,20 @@ def test_box_actions_match_the_numpy_form(dtype):
     out = np.empty((6, 3), dtype=dtype)
     _kernels.box_actions(y, mid, half, out)
     np.testing.assert_array_equal(out, (mid + half * np.clip(y, -1.0, 1.0)).astype(dtype))
+
+
+@pytest.mark.parametrize("dim", [1, 8, 77, 1000])
+def test_add_packed_equals_adding_the_unpacked_rows(dim):
+    """The parent's signal from packed candidates: the same sums, bit for bit, as numpy's
+    ``acc += w * theta`` over the unpacked rows, for weights of either sign and zero."""
+    rng = np.random.default_rng(dim)
+    theta = rng.random((6, dim)) < 0.5
+    packed = np.packbits(theta, axis=1, bitorder="little")
+    weights = [0.37, -1.25, 0.0, -0.0, 1e-300, 3.0]
+    expected = np.zeros(dim)
+    got = np.zeros(dim)
+    for row, w in zip(range(6), weights):
+        expected += w * theta[row]
+        _kernels.add_packed(got, packed[row], w)
+    assert np.array_equal(got, expected)
+    assert not np.signbit(got[got == 0]).any()  # no -0.0 where numpy has +0.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._kernels import add_packed
 from .base import Strategy, candidate_streams
 
 
@@ -117,9 +118,10 @@ class BernoulliStrategy(Strategy):
         acc_a = acc
         for i, (seed, sign, w) in enumerate(zip(seeds, signs, weights)):
             if w != 0.0:
-                theta = (self.sample({"rho": rho}, seed, sign) if samples is None else
-                         np.unpackbits(samples[i], count=dim, bitorder="little").view(bool))
-                acc += w * theta
+                if samples is None:
+                    acc += w * self.sample({"rho": rho}, seed, sign)
+                else:
+                    add_packed(acc, samples[i], float(w))
             if i + 1 == half:
                 acc_a = acc.copy()  # the first half's sum, in the same order as acc
         # sum_n w_n rho is a constant per element: subtract once
