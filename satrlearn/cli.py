@@ -53,7 +53,7 @@ DEFAULT_ENV = "Hopper-v5"
 #: Defaults of ``satrlearn train`` and ``satrlearn evaluate``.
 DEFAULTS = {
     "algo": "satr",
-    "pop": 64,
+    "pop": None,  # the estimator's own default (SATR 32, EC and ES 64)
     # the budget when none of --generations, --total-timesteps and --max-time is given: the
     # first reached ends the run (Hopper-v5 on 2 cores: about 2.3M steps in 270 s)
     "total_timesteps": 3_000_000,
@@ -325,15 +325,16 @@ def _make_estimator(args):
             raise UsageError(f"{flag} applies to --algo {' or '.join(users)}, not "
                              f"{args.algo}; drop it or change --algo.")
         extra[allowed[dest]] = value
-    if (args.algo == "es" or args.antithetic) and args.pop % 2:
+    pop = args.pop if args.pop is not None else cls().get_params()["pop"]
+    if (args.algo == "es" or args.antithetic) and pop % 2:
         why = "--algo es samples" if args.algo == "es" else "--antithetic samples"
-        raise UsageError(f"{why} antithetic pairs: --pop must be even, got {args.pop}.")
+        raise UsageError(f"{why} antithetic pairs: --pop must be even, got {pop}.")
     budget = {"n_generations": args.generations, "total_timesteps": args.total_timesteps,
               "max_time": args.max_time}
     if all(v is None for v in budget.values()):
         budget.update(total_timesteps=DEFAULTS["total_timesteps"],
                       max_time=DEFAULTS["max_time"])
-    return cls(pop=args.pop, **budget, reward_offset=args.reward_offset,
+    return cls(pop=pop, **budget, reward_offset=args.reward_offset,
                offset_schedule=args.offset_schedule,
                eval_every=None if args.eval_every == 0 else args.eval_every,
                eval_episodes=args.eval_episodes, n_episodes=args.episodes,
@@ -497,7 +498,7 @@ def _train_new(args):
     except KeyboardInterrupt:
         _discard(out, created)
         raise
-    print(f"training {type(est).__name__} on {env_id}: population {args.pop}, "
+    print(f"training {type(est).__name__} on {env_id}: population {est.pop}, "
           f"{_describe_budget(est)}, {args.n_hidden} neurons, n_jobs "
           f"{args.n_jobs}, seed {args.seed}", flush=True)
     return _run_and_save(est, functools.partial(est.fit, env_id), env_id, out, run, args,
@@ -887,7 +888,8 @@ def _add_train_arguments(parser):
     parser.add_argument("--algo", choices=sorted(ALGORITHMS), default=d["algo"],
                         help=f"search algorithm (default {d['algo']})")
     parser.add_argument("--pop", type=_positive_int, default=d["pop"],
-                        help=f"population size (default {d['pop']})")
+                        help="population size (default: the algorithm's, SATR 32, EC and ES "
+                             "64)")
     parser.add_argument("--total-timesteps", type=_positive_int, default=None,
                         help="environment steps to use (the whole population's)")
     parser.add_argument("--max-time", type=_positive_float, default=None, metavar="SECONDS",
@@ -920,7 +922,7 @@ def _add_train_arguments(parser):
                         help=f"random seed (default {d['seed']})")
     parser.add_argument("--eta", type=_eta, default=None,
                         help="SATR step size, or 'budget' to set it from the population and "
-                             "the budget (satr only; default: SATRSearch's)")
+                             "the budget (satr only; default: SATRSearch's, 'budget')")
     parser.add_argument("--antithetic", action="store_true",
                         help="draw candidates in pairs from the same uniforms (satr and ec)")
     parser.add_argument("--learning-rate", type=_positive_float, default=None,

@@ -664,9 +664,12 @@ class BaseSearch(BaseEstimator):
         return {k: np.copy(v) for k, v in self._state.items()}
 
 
-_COMMON_DOC = """
+_POP_DOC = """
     pop : int, default=64
         Population size: candidates sampled and evaluated per generation.
+"""
+
+_COMMON_DOC = """
     n_generations : int, optional
         Generations to run in one call of ``fit``.
     total_timesteps : int, optional
@@ -787,13 +790,19 @@ class SATRSearch(BaseSearch):
 
     Parameters
     ----------
-    eta : float or "budget", default=15.0
+    pop : int, default=32
+        Population size: candidates sampled and evaluated per generation. With
+        ``eta="budget"`` a small population explores for more generations at the same
+        budget; 32 was ahead of 64 and 128 in the defaults grid (docs/tuning.md).
+    eta : "budget" or float, default="budget"
         Step size of the SATR update. At populations far smaller than the number of
-        connections it sets how fast the distribution stops exploring (docs/tuning.md);
-        15 was ahead of 10 and 30 on Hopper-v5 and HalfCheetah-v5 together in 5-minute runs.
+        connections it sets how fast the distribution stops exploring (docs/tuning.md).
         ``"budget"`` sets it anew every generation from the population and the share of the
         budget (``n_generations``, ``total_timesteps`` or ``max_time``) the generation uses,
-        so that the distribution settles when the budget ends (:func:`budget_eta`).
+        so that the distribution settles when the budget ends, whatever the population
+        and the budget (:func:`budget_eta`). A number fixes it: the distribution then
+        settles after a number of generations set by ``eta`` and ``pop`` alone (about 40 at
+        ``eta=15, pop=64``), whatever the budget.
     rho_eps : float, default=1e-3
         ``rho`` is kept in ``[rho_eps, 1 - rho_eps]``.
     antithetic : bool, default=False
@@ -808,7 +817,8 @@ class SATRSearch(BaseSearch):
     >>> est.score("CartPole-v1", n_episodes=3)  # doctest: +SKIP
     """
 
-    def __init__(self, pop=64, n_generations=None, *, eta=15.0, rho_eps=1e-3, antithetic=False,
+    def __init__(self, pop=32, n_generations=None, *, eta="budget", rho_eps=1e-3,
+                 antithetic=False,
                  total_timesteps=None, max_time=None, reward_offset="auto",
                  offset_schedule="constant", eval_every=10, eval_episodes=5, n_episodes=1,
                  n_hidden=256, excitatory_ratio=0.5, network_params=None,
@@ -855,7 +865,7 @@ class ECSearch(BaseSearch):
     rho_eps : float, default=1e-3
     antithetic : bool, default=False
         Candidates in pairs from the same uniforms, as in :class:`SATRSearch`.
-    """ + _COMMON_DOC
+    """ + _POP_DOC + _COMMON_DOC
 
     def __init__(self, pop=64, n_generations=None, *, learning_rate=0.15, trust_region=None,
                  rho_eps=1e-3, antithetic=False, total_timesteps=None, max_time=None,
@@ -896,7 +906,7 @@ class ESSearch(BaseSearch):
     weight_decay : float, default=0.1
         AdamW's decoupled weight decay, ``>= 0``; ``learning_rate * weight_decay`` must be at
         most 1 (each generation multiplies ``mu`` by ``1 - learning_rate * weight_decay``).
-    """ + _COMMON_DOC
+    """ + _POP_DOC + _COMMON_DOC
 
     def __init__(self, pop=64, n_generations=None, *, sigma=0.3, learning_rate=0.15,
                  weight_decay=0.1, total_timesteps=None, max_time=None, reward_offset="auto",
