@@ -159,9 +159,9 @@ def test_evaluate_chunk_reads_read_only_inputs(strategy):
               frozen, _read_only(inp["episode_seeds"]))
     assert not any(v.flags.writeable for v in ro_dist.values() if isinstance(v, np.ndarray))
     assert got.keys() == expected.keys()
-    for key in expected:
+    for key in expected.keys() - {"busy_seconds"}:  # a duration: differs from run to run
         np.testing.assert_array_equal(got[key], expected[key], err_msg=key)
-    assert expected["lengths"].sum() > 0
+    assert expected["lengths"].sum() > 0 and got["busy_seconds"] > 0
 
 
 # --- dask -----------------------------------------------------------------------------------
