@@ -448,6 +448,16 @@ def summarize(runs, expected):
     return groups, partial, missing
 
 
+def _table_head(head):
+    """The two first lines of a Markdown table with columns ``head``."""
+    return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+
+
+def _task_cells(keys, task):
+    """The cell keys ``(task, pop, method, budget)`` of ``task``, by population, then method."""
+    return sorted((k for k in keys if k[0] == task), key=lambda k: (k[1], method_key(k[2])))
+
+
 def _group_stats(members):
     """Per-seed arrays of a cell; ``score`` is the page's return (``meta["score"]``, set by
     :func:`cmd_summary` from the plan; the final mode's ``final_eval`` otherwise)."""
@@ -679,8 +689,7 @@ def render(groups, partial, missing, plots, reading, args, behaviour_rows=()):
         "the budget of every run. `–`: not run.")
     add("")
     head = ["task", "pop", "budget per run", "SATR", "EC", "ES", "best EC+TR (δ)"]
-    add("| " + " | ".join(head) + " |")
-    add("|" + "---|" * len(head))
+    lines.extend(_table_head(head))
     verdicts = []
     for task in tasks:
         pops = sorted({k[1] for k in groups if k[0] == task})
@@ -758,11 +767,9 @@ def render(groups, partial, missing, plots, reading, args, behaviour_rows=()):
         add("")
         head = ["task", "pop", "method", "generations", "entropy at the end",
                 "below 0.1 nats after (per seed)", "return"]
-        add("| " + " | ".join(head) + " |")
-        add("|" + "---|" * len(head))
+        lines.extend(_table_head(head))
         for task in tasks:
-            for key in sorted((k for k in bern if k[0] == task),
-                              key=lambda k: (k[1], method_key(k[2]))):
+            for key in _task_cells(bern, task):
                 members = groups[key]
                 st = _group_stats(members)
                 shares = []
@@ -797,11 +804,9 @@ def render(groups, partial, missing, plots, reading, args, behaviour_rows=()):
         add("")
         head = ["task", "pop", "method", "corr(KL, ||g||²)", "||g||² ÷ noise (median)",
                 "split-half ÷ noise, mean ± s.e."]
-        add("| " + " | ".join(head) + " |")
-        add("|" + "---|" * len(head))
+        lines.extend(_table_head(head))
         for task in tasks:
-            for key in sorted((k for k in bern if k[0] == task),
-                              key=lambda k: (k[1], method_key(k[2]))):
+            for key in _task_cells(bern, task):
                 members = groups[key]
                 kl = np.concatenate([c["kl"] for _, c in members])
                 ge = np.concatenate([c["signal_energy"] for _, c in members])
@@ -833,8 +838,7 @@ def render(groups, partial, missing, plots, reading, args, behaviour_rows=()):
         add("")
         head = ["task", "pop", "method", "runs", "length", "displacement", "forward reward",
                 "survival bonus"]
-        add("| " + " | ".join(head) + " |")
-        add("|" + "---|" * len(head))
+        lines.extend(_table_head(head))
         by = defaultdict(list)
         for r in behaviour_rows:
             by[(r["task"], int(r["pop"]), r["method"])].append(r)
@@ -866,8 +870,7 @@ def render(groups, partial, missing, plots, reading, args, behaviour_rows=()):
             head = ["pop", "budget"] + [f"δ={d[5:]}" for d in deltas] + ["SATR", "EC"]
             add(f"**{task}**")
             add("")
-            add("| " + " | ".join(head) + " |")
-            add("|" + "---|" * len(head))
+            lines.extend(_table_head(head))
             for pop in sorted({k[1] for k in groups if k[0] == task}):
                 keys = {k[2]: k for k in groups if k[0] == task and k[1] == pop}
                 cells = {d: _group_stats(groups[keys[d]]) for d in deltas if d in keys}
@@ -891,9 +894,10 @@ def render(groups, partial, missing, plots, reading, args, behaviour_rows=()):
                                          for k in groups)]
     if eta_tasks:
         default_eta = SATRSearch().get_params()["eta"]
+        default_eta = default_eta if isinstance(default_eta, str) else format(default_eta, "g")
         add("## SATR step size check")
         add("")
-        add(f"Extra SATR runs with a step size other than the default η={default_eta:g}, made "
+        add(f"Extra SATR runs with a step size other than the default η={default_eta}, made "
             "after the grid to find out why SATR behaves as it does. They are a diagnostic, "
             "not part of the comparison: the other methods got no such sweep beyond EC+TR's δ.")
         add("")
@@ -901,11 +905,10 @@ def render(groups, partial, missing, plots, reading, args, behaviour_rows=()):
             etas = sorted({k[2] for k in groups if k[0] == task and
                            k[2].startswith("satr-eta")}, key=method_key)
             head = ["pop", "budget"] + [f"η={e[8:]}" for e in etas] + \
-                [f"η={default_eta:g} (default)", "EC"]
+                [f"η={default_eta} (default)", "EC"]
             add(f"**{task}**")
             add("")
-            add("| " + " | ".join(head) + " |")
-            add("|" + "---|" * len(head))
+            lines.extend(_table_head(head))
             for pop in sorted({k[1] for k in groups if k[0] == task}):
                 keys = {k[2]: k for k in groups if k[0] == task and k[1] == pop}
                 budget = sorted({k[3] for k in keys.values()})
@@ -939,11 +942,9 @@ def render(groups, partial, missing, plots, reading, args, behaviour_rows=()):
             "median KL",
             "median ||g||²",
             "÷ noise", "final entropy", "saturated", "last det", "minutes"]
-    add("| " + " | ".join(head) + " |")
-    add("|" + "---|" * len(head))
+    lines.extend(_table_head(head))
     for task in tasks:
-        for key in sorted((k for k in groups if k[0] == task),
-                          key=lambda k: (k[1], method_key(k[2]))):
+        for key in _task_cells(groups, task):
             members = groups[key]
             st = _group_stats(members)
             kl = np.mean([np.median(c["kl"]) for _, c in members])

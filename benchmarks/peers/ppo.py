@@ -37,12 +37,9 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import runner_parser  # noqa: E402
+from sb3_common import ZOO_NET as _NET  # noqa: E402
 
 METHOD = "ppo"
-
-_NET = {"log_std_init": -2.0, "ortho_init": False, "activation_fn": "relu",
-        "net_arch": {"pi": [256, 256], "vf": [256, 256]}}
 
 #: Tuned values per task (source above), as the Zoo writes them.
 HYPERPARAMS = {
@@ -67,18 +64,15 @@ def hyperparams_for(env_id):
     return {}, "Stable-Baselines3 PPO defaults (the Zoo's default entry; no tuned set)"
 
 
-def main(argv=None):
-    ap = runner_parser(__doc__)
-    ap.add_argument("--threads", type=int, default=2, help="torch threads: the core budget")
-    args = ap.parse_args(argv)
-
+def _load_algo():
     from stable_baselines3 import PPO
+    return PPO, None
 
-    from sb3_common import run_sb3
 
-    kwargs, source = hyperparams_for(args.env)
-    return run_sb3(args, method=METHOD, algo=PPO, policy="MlpPolicy", hyperparams=kwargs,
-                   source=source, normalize=True)
+def main(argv=None):
+    from sb3_common import sb3_main
+    return sb3_main(__doc__, argv, method=METHOD, policy="MlpPolicy", load_algo=_load_algo,
+                    settings=hyperparams_for)
 
 
 if __name__ == "__main__":

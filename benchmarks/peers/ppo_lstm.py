@@ -39,12 +39,9 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import runner_parser  # noqa: E402
+from sb3_common import ZOO_NET as _NET  # noqa: E402
 
 METHOD = "ppo_lstm"
-
-_NET = {"log_std_init": -2.0, "ortho_init": False, "activation_fn": "relu",
-        "net_arch": {"pi": [256, 256], "vf": [256, 256]}}
 
 #: Tuned values per task (source above). The zoo tuned them for 1e6 steps (1e7 for
 #: Humanoid); here training stops at the wall-clock budget instead.
@@ -74,20 +71,16 @@ def hyperparams_for(env_id):
     return {}, "sb3-contrib defaults (no tuned set for this task)"
 
 
-def main(argv=None):
-    ap = runner_parser(__doc__)
-    ap.add_argument("--threads", type=int, default=2, help="torch threads: the core budget")
-    args = ap.parse_args(argv)
-
+def _load_algo():
     import sb3_contrib
     from sb3_contrib import RecurrentPPO
+    return RecurrentPPO, {"sb3_contrib": sb3_contrib.__version__}
 
-    from sb3_common import run_sb3
 
-    kwargs, source = hyperparams_for(args.env)
-    return run_sb3(args, method=METHOD, algo=RecurrentPPO, policy="MlpLstmPolicy",
-                   hyperparams=kwargs, source=source, normalize=True,
-                   versions={"sb3_contrib": sb3_contrib.__version__})
+def main(argv=None):
+    from sb3_common import sb3_main
+    return sb3_main(__doc__, argv, method=METHOD, policy="MlpLstmPolicy",
+                    load_algo=_load_algo, settings=hyperparams_for)
 
 
 if __name__ == "__main__":

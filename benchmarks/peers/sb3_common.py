@@ -32,6 +32,11 @@ ACTOR_PREFIXES = ("lstm_actor.", "mlp_extractor.policy_net.", "action_net.", "lo
                   "features_extractor.", "pi_features_extractor.")
 
 
+#: The network the Zoo's tuned MuJoCo entries set (``policy_kwargs``), in JSON-able form.
+ZOO_NET = {"log_std_init": -2.0, "ortho_init": False, "activation_fn": "relu",
+           "net_arch": {"pi": [256, 256], "vf": [256, 256]}}
+
+
 def policy_kwargs_objects(kwargs):
     """``kwargs`` with ``policy_kwargs`` turned from the JSON-able form into SB3's objects."""
     import torch.nn as nn
@@ -196,3 +201,21 @@ def run_sb3(args, *, method, algo, policy, hyperparams, source, normalize=True,
     })
     print_final(method, args, final)
     return 0
+
+
+def sb3_main(doc, argv, *, method, policy, load_algo, settings):
+    """The command line of an SB3 runner: parse ``argv`` (``common.runner_parser(doc)`` plus
+    ``--threads``), look up the task's settings and train with :func:`run_sb3`.
+
+    ``load_algo()`` returns ``(algorithm class, {package: version} to record)``;
+    ``settings(env_id)`` returns ``(hyperparameters, a note on where they come from)``.
+    """
+    from common import runner_parser
+
+    ap = runner_parser(doc)
+    ap.add_argument("--threads", type=int, default=2, help="torch threads: the core budget")
+    args = ap.parse_args(argv)
+    algo, versions = load_algo()
+    kwargs, source = settings(args.env)
+    return run_sb3(args, method=method, algo=algo, policy=policy, hyperparams=kwargs,
+                   source=source, normalize=True, versions=versions)
