@@ -23,6 +23,9 @@ interrupted midway has no JSON and starts again from scratch.
     python benchmarks/bench_learning.py run --algo ec --tasks Hopper-v5 --seeds 0
     # another population or step: the runs are labelled satr-pop32-etabudget and the like
     python benchmarks/bench_learning.py run --pop 32 --eta budget
+    # 3 minutes on every task, Walker2d-v5 included (the schedule of eta="budget" spreads
+    # over the budget, so a point inside a longer run is not a shorter run)
+    python benchmarks/bench_learning.py run --minutes 3 --same-budget --algo es
     # a smoke test: 6 s budgets into a scratch folder
     python benchmarks/bench_learning.py run --minutes 0.1 --tasks Hopper-v5 --seeds 0 \\
         --results-dir /tmp/learning
@@ -71,7 +74,7 @@ def json_params(est):
 
 
 # --- one run ------------------------------------------------------------------------------
-def time_points(task, minutes):
+def time_points(task, minutes, longer=True):
     """The minutes at which a run keeps its best policy; the last one is its budget.
 
     Parameters
@@ -80,21 +83,24 @@ def time_points(task, minutes):
         Gymnasium id.
     minutes : float
         The budget of the tasks that are not in ``LONGER_TASKS``.
+    longer : bool, default=True
+        False gives every task the same budget.
 
     Returns
     -------
     list of float
-        ``[minutes / 2, minutes]``, and ``1.5 * minutes`` for the tasks in ``LONGER_TASKS``.
+        ``[minutes / 2, minutes]``, and ``1.5 * minutes`` for the tasks in ``LONGER_TASKS``
+        when ``longer``.
     """
     points = [minutes / 2, minutes]
-    if task in LONGER_TASKS:
+    if longer and task in LONGER_TASKS:
         points.append(1.5 * minutes)
     return points
 
 
-def run_name(task, algo, seed, minutes):
+def run_name(task, algo, seed, minutes, longer=True):
     """File name stem of a run: ``<task>_<algo>_seed<k>_<budget>min``."""
-    budget = time_points(task, minutes)[-1]
+    budget = time_points(task, minutes, longer)[-1]
     return f"{task}_{algo}_seed{seed}_{budget:g}min"
 
 
@@ -122,7 +128,7 @@ def make_estimator(algo, seed, max_time, callbacks, pop=None, eta=None):
                callbacks=callbacks, **extra)
 
 
-def run_one(task, algo, seed, minutes, results, pop=None, eta=None):
+def run_one(task, algo, seed, minutes, results, pop=None, eta=None, longer=True):
     """Train, keep the best policy at each time point, evaluate, write JSON and CSV.
 
     Parameters
@@ -135,6 +141,10 @@ def run_one(task, algo, seed, minutes, results, pop=None, eta=None):
         Budget scale (see :func:`time_points`).
     results : str
         Folder of the results.
+    pop, eta : optional
+        Population and SATR's ``eta`` when not the estimator's defaults.
+    longer : bool, default=True
+        Whether the tasks in ``LONGER_TASKS`` get 1.5 times the budget.
 
     Returns
     -------
@@ -145,10 +155,10 @@ def run_one(task, algo, seed, minutes, results, pop=None, eta=None):
     from satrlearn.callbacks import write_history
 
     label = run_label(algo, pop, eta)
-    name = run_name(task, label, seed, minutes)
+    name = run_name(task, label, seed, minutes, longer)
     policy_dir = os.path.join(results, name)
     os.makedirs(policy_dir, exist_ok=True)
-    points = time_points(task, minutes)
+    points = time_points(task, minutes, longer)
     kept = []  # one dict per time point reached, in order
 
     def keep_best(est, record):
@@ -195,14 +205,16 @@ def cmd_run(args):
     os.makedirs(args.results_dir, exist_ok=True)
     runs = [(task, seed) for seed in args.seeds for task in args.tasks]
     for i, (task, seed) in enumerate(runs, 1):
-        name = run_name(task, run_label(args.algo, args.pop, args.eta), seed, args.minutes)
+        name = run_name(task, run_label(args.algo, args.pop, args.eta), seed, args.minutes,
+                        not args.same_budget)
         if os.path.isfile(os.path.join(args.results_dir, name + ".json")):
             print(f"[{i}/{len(runs)}] {name}: done, skipped", flush=True)
             continue
         print(f"[{i}/{len(runs)}] {name}: training for "
-              f"{time_points(task, args.minutes)[-1]:g} min ...", flush=True)
+              f"{time_points(task, args.minutes, not args.same_budget)[-1]:g} min ...",
+              flush=True)
         record = run_one(task, args.algo, seed, args.minutes, args.results_dir, args.pop,
-                         args.eta)
+                         args.eta, not args.same_budget)
         if record is None:
             print(f"{name}: interrupted; it will start again from scratch next time.")
             return 130
@@ -312,6 +324,9 @@ def main(argv=None):
     run.add_argument("--minutes", type=float, default=MINUTES,
                      help=f"budget in minutes (default {MINUTES:g}; x1.5 on "
                           + ", ".join(LONGER_TASKS) + "); time points at half and all of it")
+    run.add_argument("--same-budget", action="store_true",
+                     help="give every task the budget --minutes (no longer budget on "
+                          + ", ".join(LONGER_TASKS) + ")")
     run.add_argument("--results-dir", default=RESULTS)
 
     summ = sub.add_parser("summary", help="print the table and write it into the docs page")
