@@ -278,6 +278,54 @@ def summary_table(records):
     return "\n".join(lines)
 
 
+#: the labels of each method's defaults, in the order they are looked up
+DEFAULT_LABELS = {"SATR": ("satr", "satr-pop32-etabudget"), "EC": ("ec",), "ES": ("es",)}
+
+
+def versus_table(records):
+    """SATR's defaults against the better of EC and ES, at the same budget and time point.
+
+    One row per task, budget and late time point (more than 60 % of the budget: the budget
+    itself, and 10 minutes of a 15-minute run): each method's mean ± std over seeds and
+    whether SATR's mean is at least the larger of EC's and ES's. Only runs of the methods'
+    defaults count (labels in :data:`DEFAULT_LABELS`).
+    """
+    cells = defaultdict(lambda: defaultdict(list))  # (task, budget, at) -> method -> returns
+    for rec in records:
+        method = next((m for m, labels in DEFAULT_LABELS.items() if rec["algo"] in labels),
+                      None)
+        if method is None:
+            continue
+        for point in rec["time_points"]:
+            if point["minutes"] > 0.6 * rec["budget_minutes"]:
+                key = (rec["task"], rec["budget_minutes"], point["minutes"])
+                cells[key][method].append(point["return_mean"])
+    if not cells:
+        return "No runs of the defaults yet."
+
+    def order(key):
+        task = key[0]
+        return (TASKS.index(task) if task in TASKS else len(TASKS), task, key[1], key[2])
+
+    lines = ["| task | budget | at | " + " | ".join(DEFAULT_LABELS) +
+             " | SATR ≥ better of EC and ES? |", "|---|---|---|---|---|---|---|"]
+    for key in sorted(cells, key=order):
+        task, budget, at = key
+        got = cells[key]
+        row = [_mean_std(got[m]) + f" ({len(got[m])})" if got[m] else "–"
+               for m in DEFAULT_LABELS]
+        others = [np.mean(got[m]) for m in ("EC", "ES") if got[m]]
+        if got["SATR"] and others:
+            best = max(others)
+            verdict = ("yes" if np.mean(got["SATR"]) >= best else "no") + \
+                f" ({np.mean(got['SATR']) - best:+.0f})"
+        else:
+            verdict = "–"
+        lines.append(f"| {task} | {budget:g} min | {at:g} min | " + " | ".join(row) +
+                     f" | {verdict} |")
+    return "\n".join(lines)
+
+
 def summary_text(records):
     """The generated block of docs/benchmarks.md: a note on the protocol and the table."""
     machines = sorted({f"{r['machine'].get('cpu_count')} cores, "
@@ -295,7 +343,11 @@ def summary_text(records):
     if records:
         note += (" Machine: " + "; ".join(machines) + ". reward_offset used: "
                  + ", ".join(offsets) + ".")
-    return note + "\n\n" + summary_table(records) + "\n"
+    return (note + "\n\n" + summary_table(records) + "\n\n" +
+            "SATR's defaults (population 32, `eta=\"budget\"`) against EC's and ES's "
+            "(population 64), true return at the same budget and time point, mean ± std "
+            "over seeds (number of seeds); the last column gives SATR's mean less the "
+            "better of the other two:\n\n" + versus_table(records) + "\n")
 
 
 def cmd_summary(args):
