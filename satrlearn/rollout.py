@@ -7,6 +7,7 @@ kernel call per environment step.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import pickle
@@ -26,6 +27,33 @@ from .engine import ActionMap, NetworkBatch
 __all__ = ["EnvSource", "RolloutError", "episode_stats", "evaluate_policy", "run_episodes"]
 
 DEFAULT_MAX_EPISODE_STEPS = 1000
+
+
+def _warn_from_mujoco(message):
+    warnings.warn(f"MuJoCo: {message}", RuntimeWarning, stacklevel=2)
+
+
+@contextlib.contextmanager
+def mujoco_warnings():
+    """MuJoCo's own warnings as Python ``RuntimeWarning`` while the block runs.
+
+    MuJoCo prints its warnings (for instance a deprecated attribute in an environment's model
+    file, as in HalfCheetah-v5's) to stderr and appends them to a ``MUJOCO_LOG.TXT`` in the
+    working folder, once for every environment built, in every worker. As Python warnings
+    they show once per process and message and can be filtered with :mod:`warnings`. The
+    previous handler is restored on exit; without MuJoCo this does nothing.
+    """
+    try:
+        import mujoco
+    except ImportError:  # pragma: no cover - MuJoCo is a dependency
+        yield
+        return
+    previous = mujoco.get_mju_user_warning()
+    mujoco.set_mju_user_warning(_warn_from_mujoco)
+    try:
+        yield
+    finally:
+        mujoco.set_mju_user_warning(previous)
 
 
 class RolloutError(RuntimeError):
@@ -168,7 +196,8 @@ class EnvSource:
                 f"the environment {self.describe()} has no spec, so it cannot be rebuilt in "
                 f"worker processes. {fix}")
         try:
-            copy = gym.make(self.payload)
+            with mujoco_warnings():
+                copy = gym.make(self.payload)
         except Exception as exc:
             raise ValueError(
                 f"the environment {self.describe()} cannot be rebuilt in worker processes from "
@@ -193,13 +222,15 @@ class EnvSource:
             raise RuntimeError(f"the environment {self.describe()} has no spec; it cannot be "
                                "rebuilt in a worker.")
         if self.kind == "factory":
-            env = self.payload()
+            with mujoco_warnings():
+                env = self.payload()
             if not isinstance(env, gym.Env):
                 raise TypeError(
                     f"the env factory returned {type(env).__name__}, not a gymnasium.Env.")
         else:
             try:
-                env = gym.make(self.payload, **self.env_kwargs)
+                with mujoco_warnings():
+                    env = gym.make(self.payload, **self.env_kwargs)
             except gym.error.Error as exc:
                 raise ValueError(f"cannot make environment {self.describe()}"
                                  f"{self._with_kwargs()}: {exc}") from None

@@ -394,3 +394,33 @@ def test_resume_reuses_env_kwargs_and_warns_on_another_id(tmp_path):
         est.resume("CartPole-v0")
     assert est._env_id == "CartPole-v0"
     assert read_checkpoint(tmp_path / "b")[0]["env"] == "CartPole-v0"
+
+
+_DEPRECATED_MODEL = ('<mujoco><compiler settotalmass="2"/><worldbody><body><freejoint/>'
+                     '<geom size=".1"/></body></worldbody></mujoco>')
+
+
+def _env_with_a_mujoco_warning():
+    """A stub env whose construction makes MuJoCo warn, as HalfCheetah-v5's model does."""
+    mujoco = pytest.importorskip("mujoco")
+    try:
+        mujoco.MjModel.from_xml_string(_DEPRECATED_MODEL)
+    except ValueError:  # a MuJoCo that no longer knows the attribute
+        pytest.skip("this MuJoCo refuses the deprecated attribute instead of warning")
+    return StubEnv()
+
+
+def test_mujoco_warnings_become_python_warnings(tmp_path, monkeypatch, capfd):
+    pytest.importorskip("mujoco")
+    import mujoco
+
+    monkeypatch.chdir(tmp_path)
+    before = mujoco.get_mju_user_warning()
+    source = EnvSource(_env_with_a_mujoco_warning, max_episode_steps=10)
+    with pytest.warns(RuntimeWarning, match="MuJoCo: .*settotalmass"):
+        source.make().close()
+    # nothing printed by MuJoCo itself, no log file left in the working folder, and the
+    # previous handler is back
+    assert "settotalmass" not in capfd.readouterr().err
+    assert not (tmp_path / "MUJOCO_LOG.TXT").exists()
+    assert mujoco.get_mju_user_warning() is before
