@@ -6,7 +6,7 @@ For each task: env steps per second of
   and nothing else, resetting every ``L`` steps where ``L`` is the mean episode length of the
   fit run (random actions end MuJoCo episodes within ~20 steps, so resetting on termination
   would make the raw loop mostly resets);
-* fit: ``SATRSearch(pop, n_jobs)`` for a few generations, counting everything (sampling,
+* fit: ``SATRSearch(pop, n_jobs, eta=15)`` for a few generations, counting everything (sampling,
   lockstep rollouts with the bitset kernel, ranking, update, normaliser merge and the
   deterministic network's episode), steps/s = population env steps / wall time.
 
@@ -107,8 +107,10 @@ def fit_throughput(env_id, pop, n_jobs, generations, warmup=1, chunks="guided"):
     """Steps/s of the timed generations, their steps, mean episode length and the workers'
     utilisation (busy seconds / (n_jobs x wall seconds))."""
     with measured(chunks) as busy:
+        # eta=15: a step that does not depend on the benchmark's few generations (with
+        # eta="budget" a 1-generation warm-up would saturate the distribution at once)
         est = SATRSearch(pop=pop, n_generations=warmup, n_jobs=n_jobs, random_state=0,
-                         warm_start=True).fit(env_id)  # compiles kernels, starts workers
+                         eta=15, warm_start=True).fit(env_id)  # compiles kernels, starts workers
         steps0, wall0, busy0 = est.env_steps_, est.wall_time_, busy[0]
         est.set_params(n_generations=generations).fit(env_id)
     steps = est.env_steps_ - steps0

@@ -45,8 +45,9 @@ FIT = """
 import sys, time
 from satrlearn import SATRSearch
 task, pop, n_jobs, gens = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+# eta=15: with eta="budget" the 1-generation start-up fit would saturate the distribution
 est = SATRSearch(pop=pop, n_generations=1, n_jobs=n_jobs, random_state=0, eval_every=None,
-                 warm_start=True)
+                 eta=15, warm_start=True)
 est.fit(task)  # workers started, kernels loaded, envs built: not profiled
 print("READY", flush=True)
 time.sleep(1.0)  # the profiler attaches
