@@ -22,6 +22,7 @@ parent's update, or for the other worker's last chunk.
     python benchmarks/bench_fit.py            # Hopper, Walker2d, HalfCheetah, Humanoid, pop 128
     python benchmarks/bench_fit.py --envs Hopper-v5 --warmup 25   # later, longer episodes
     python benchmarks/bench_fit.py --quick    # fewer generations
+    python benchmarks/bench_fit.py --repeats 3   # medians of 3: steadier on a noisy machine
     python benchmarks/bench_fit.py --chunks even guided --envs Hopper-v5 Walker2d-v5
 """
 
@@ -129,25 +130,40 @@ def main(argv=None):
     p.add_argument("--pop", type=int, default=128)
     p.add_argument("--generations", type=int, default=4)
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--repeats", type=int, default=1,
+                   help="measure fit and raw this many times each, alternately, and print "
+                        "the medians (fit/raw: the median of the pairs' ratios)")
     p.add_argument("--chunks", nargs="+", choices=list(CHUNKS), default=["guided"],
                    help="ways to split a generation over the workers, measured side by side")
     args = p.parse_args(argv)
     gens = 2 if args.quick else args.generations
-    print(f"pop {args.pop}, {gens} timed generations after {args.warmup} warm-up")
+    print(f"pop {args.pop}, {gens} timed generations after {args.warmup} warm-up"
+          + (f", medians of {args.repeats} alternating measurements" if args.repeats > 1
+             else ""))
     print(f"{'task':<14} {'chunks':>6} {'jobs':>4} {'raw steps/s':>12} {'fit steps/s':>12} "
           f"{'fit/raw':>8} {'busy':>5} {'steps':>8} {'ep.len':>6}")
     for env_id in args.envs:
         for chunks in args.chunks:
-            fit = {}
+            fit, raw = {}, {}
             for n_jobs in (1, 2):
-                f, steps, ep_len, util = fit_throughput(env_id, args.pop, n_jobs, gens,
-                                                        args.warmup, chunks)
-                r = raw_throughput(env_id, args.pop, n_jobs, max(steps // n_jobs, 2000),
-                                   ep_len)
-                fit[n_jobs] = f
+                # fit and raw alternate, so that a drift in the machine's speed hits both;
+                # with --repeats the medians are printed
+                fs, rs, utils = [], [], []
+                for _ in range(args.repeats):
+                    f, steps, ep_len, util = fit_throughput(env_id, args.pop, n_jobs, gens,
+                                                            args.warmup, chunks)
+                    rs.append(raw_throughput(env_id, args.pop, n_jobs,
+                                             max(steps // n_jobs, 2000), ep_len))
+                    fs.append(f)
+                    utils.append(util)
+                f, r = float(np.median(fs)), float(np.median(rs))
+                ratio = float(np.median(np.divide(fs, rs)))
+                fit[n_jobs], raw[n_jobs] = f, r
                 print(f"{env_id:<14} {chunks:>6} {n_jobs:>4} {r:>12.0f} {f:>12.0f} "
-                      f"{f / r:>8.2f} {util:>5.2f} {steps:>8d} {ep_len:>6d}", flush=True)
-            print(f"{env_id:<14} {chunks:>6} fit n_jobs 2 / 1 = {fit[2] / fit[1]:.2f}")
+                      f"{ratio:>8.2f} {np.median(utils):>5.2f} {steps:>8d} {ep_len:>6d}",
+                      flush=True)
+            print(f"{env_id:<14} {chunks:>6} fit n_jobs 2 / 1 = {fit[2] / fit[1]:.2f} "
+                  f"(raw loop: {raw[2] / raw[1]:.2f})")
 
 
 if __name__ == "__main__":
