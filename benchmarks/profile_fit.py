@@ -61,8 +61,9 @@ print("FIT_RESULT", est.env_steps_ - steps0, time.perf_counter() - t0, flush=Tru
 #: Worker categories, first match wins; each is (name, substrings of a frame).
 WORKER_CATEGORIES = (
     ("env", ("_env_call (satrlearn/rollout.py",)),
-    ("network", ("NetworkBatch.step (",)),
-    ("obs+action", ("ObservationNormalizer.__call__", "ActionMap.__call__")),
+    ("network", ("NetworkBatch.step (", "NetworkBatch._step (")),
+    ("obs+action", ("ObservationNormalizer.__call__", "ActionMap.__call__",
+                    "lockstep_inputs (", "box_actions (")),
     ("sample+pack", ("sample (satrlearn/strategies", "NetworkBatch.__init__ (",
                      "pack_samples (satrlearn", "NetworkBatch.reset (")),
     ("loop", ("run_episodes (satrlearn/rollout.py",)),
