@@ -204,17 +204,17 @@ def cmd_run(args):
     """Run every (task, algo, seed) of the command line that has no JSON yet."""
     os.makedirs(args.results_dir, exist_ok=True)
     runs = [(task, seed) for seed in args.seeds for task in args.tasks]
+    longer = not args.same_budget
     for i, (task, seed) in enumerate(runs, 1):
         name = run_name(task, run_label(args.algo, args.pop, args.eta), seed, args.minutes,
-                        not args.same_budget)
+                        longer)
         if os.path.isfile(os.path.join(args.results_dir, name + ".json")):
             print(f"[{i}/{len(runs)}] {name}: done, skipped", flush=True)
             continue
         print(f"[{i}/{len(runs)}] {name}: training for "
-              f"{time_points(task, args.minutes, not args.same_budget)[-1]:g} min ...",
-              flush=True)
+              f"{time_points(task, args.minutes, longer)[-1]:g} min ...", flush=True)
         record = run_one(task, args.algo, seed, args.minutes, args.results_dir, args.pop,
-                         args.eta, not args.same_budget)
+                         args.eta, longer)
         if record is None:
             print(f"{name}: interrupted; it will start again from scratch next time.")
             return 130

@@ -221,26 +221,28 @@ class EnvSource:
         if self.kind == "instance" and self.payload is None:
             raise RuntimeError(f"the environment {self.describe()} has no spec; it cannot be "
                                "rebuilt in a worker.")
+        with mujoco_warnings():
+            return self._limit(self._build())
+
+    def _build(self) -> gym.Env:
+        """The factory's environment, or ``gymnasium.make`` of the id or spec."""
         if self.kind == "factory":
-            with mujoco_warnings():
-                env = self.payload()
+            env = self.payload()
             if not isinstance(env, gym.Env):
                 raise TypeError(
                     f"the env factory returned {type(env).__name__}, not a gymnasium.Env.")
-        else:
-            try:
-                with mujoco_warnings():
-                    env = gym.make(self.payload, **self.env_kwargs)
-            except gym.error.Error as exc:
-                raise ValueError(f"cannot make environment {self.describe()}"
-                                 f"{self._with_kwargs()}: {exc}") from None
-            except TypeError as exc:
-                if not self.env_kwargs:
-                    raise
-                raise TypeError(f"cannot make environment {self.describe()}"
-                                f"{self._with_kwargs()}: {exc}. Check the names in "
-                                "env_kwargs against the environment's arguments.") from None
-        return self._limit(env)
+            return env
+        try:
+            return gym.make(self.payload, **self.env_kwargs)
+        except gym.error.Error as exc:
+            raise ValueError(f"cannot make environment {self.describe()}"
+                             f"{self._with_kwargs()}: {exc}") from None
+        except TypeError as exc:
+            if not self.env_kwargs:
+                raise
+            raise TypeError(f"cannot make environment {self.describe()}"
+                            f"{self._with_kwargs()}: {exc}. Check the names in "
+                            "env_kwargs against the environment's arguments.") from None
 
     def _with_kwargs(self) -> str:
         return f" with env_kwargs={self.env_kwargs!r}" if self.env_kwargs else ""
