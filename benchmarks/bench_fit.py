@@ -15,6 +15,12 @@ workers' utilisation: the summed duration of the generation's tasks (``busy_seco
 ``n_jobs`` x the generations' wall time. Below 1 is time a worker sat idle: waiting for the
 parent's update, or for the other worker's last chunk.
 
+``in sim`` (1 worker only, where the fit steps its envs in this process) is the share of the
+fit's wall time spent inside ``env.step``: the part no library change can remove. The raw loop
+steps random actions; the simulator's own cost depends on the states it visits (contacts), so
+on tasks like Humanoid-v5 an env step under a trained policy can cost more than under random
+actions, and ``in sim`` is then the better measure of what the fit adds.
+
 ``--chunks even guided`` runs the fit once per way of splitting a generation, side by side:
 ``guided`` is the library's (:func:`satrlearn.parallel.population_chunks`, shrinking chunks),
 ``even`` the earlier split into ``2 n_jobs`` equal chunks.
@@ -28,6 +34,7 @@ parent's update, or for the other worker's last chunk.
 
 import argparse
 import contextlib
+import copy
 import time
 
 import gymnasium as gym
@@ -37,10 +44,12 @@ from joblib import Parallel, delayed
 import satrlearn.parallel
 import satrlearn.search
 from satrlearn import SATRSearch
+from satrlearn.rollout import mujoco_warnings
 
 
 def _raw_worker(env_id, n_envs, n_steps, seed, episode_len):
-    envs = [gym.make(env_id, disable_env_checker=True) for _ in range(n_envs)]
+    with mujoco_warnings():  # as the fit builds its envs: once per process, not per env
+        envs = [gym.make(env_id, disable_env_checker=True) for _ in range(n_envs)]
     for i, e in enumerate(envs):
         e.reset(seed=seed + i)
         e.action_space.seed(seed + i)
@@ -80,6 +89,29 @@ CHUNKS = {"guided": satrlearn.parallel.population_chunks, "even": even_chunks}
 
 
 @contextlib.contextmanager
+def in_simulator(active):
+    """Add up the seconds spent inside ``env.step`` (the whole Gymnasium stack, entered through
+    its outermost ``TimeLimit``) while ``active``: with ``n_jobs=1`` the fit steps its envs in
+    this process, so patching the class here sees every step."""
+    seconds = [0.0]
+    real = gym.wrappers.TimeLimit.step
+
+    def timed(self, action):
+        t0 = time.perf_counter()
+        try:
+            return real(self, action)
+        finally:
+            seconds[0] += time.perf_counter() - t0
+
+    if active:
+        gym.wrappers.TimeLimit.step = timed
+    try:
+        yield seconds
+    finally:
+        gym.wrappers.TimeLimit.step = real
+
+
+@contextlib.contextmanager
 def measured(chunks):
     """Split the generations with ``CHUNKS[chunks]`` and add up the tasks' busy seconds.
 
@@ -104,21 +136,44 @@ def measured(chunks):
         satrlearn.search.evaluate_population = real
 
 
-def fit_throughput(env_id, pop, n_jobs, generations, warmup=1, chunks="guided"):
-    """Steps/s of the timed generations, their steps, mean episode length and the workers'
-    utilisation (busy seconds / (n_jobs x wall seconds))."""
+def warmed(env_id, pop, warmup):
+    """A fit after ``warmup`` generations, made once per task and copied for every timed
+    measurement (the search is the same for any ``n_jobs``, so one warm-up serves both)."""
+    if warmup <= 1:
+        return None
+    # eta=15: a step that does not depend on the benchmark's few generations (with
+    # eta="budget" a short warm-up would saturate the distribution at once)
+    return SATRSearch(pop=pop, n_generations=warmup - 1, n_jobs=2, random_state=0, eta=15,
+                      warm_start=True).fit(env_id)
+
+
+def fit_throughput(env_id, pop, n_jobs, generations, start=None, chunks="guided"):
+    """Steps/s of the timed generations, their steps, mean episode length, the workers'
+    utilisation (busy seconds / (n_jobs x wall seconds)) and, with ``n_jobs=1``, the share of
+    the wall time spent inside ``env.step`` (NaN with more workers).
+
+    ``start`` is a warmed fit to continue (a copy of it), or None to start from scratch; one
+    untimed generation always comes first, to compile the kernels and start the workers."""
     with measured(chunks) as busy:
-        # eta=15: a step that does not depend on the benchmark's few generations (with
-        # eta="budget" a 1-generation warm-up would saturate the distribution at once)
-        est = SATRSearch(pop=pop, n_generations=warmup, n_jobs=n_jobs, random_state=0,
-                         eta=15, warm_start=True).fit(env_id)  # compiles kernels, starts workers
+        if start is None:
+            est = SATRSearch(pop=pop, n_generations=1, n_jobs=n_jobs, random_state=0,
+                             eta=15, warm_start=True)
+        else:
+            est = copy.deepcopy(start).set_params(n_jobs=n_jobs, n_generations=1)
+        est.fit(env_id)  # compiles kernels, starts workers
         steps0, wall0, busy0 = est.env_steps_, est.wall_time_, busy[0]
-        est.set_params(n_generations=generations).fit(env_id)
+        with in_simulator(n_jobs == 1) as sim:
+            est.set_params(n_generations=generations).fit(env_id)  # more, with warm_start
     steps = est.env_steps_ - steps0
     wall = est.wall_time_ - wall0
     episodes = sum(est.history_["episodes"][-generations:])
     return (steps / wall, steps, max(1, round(steps / episodes)),
-            (busy[0] - busy0) / (n_jobs * wall))
+            (busy[0] - busy0) / (n_jobs * wall),
+            sim[0] / wall if n_jobs == 1 and sim[0] > 0 else float("nan"))
+
+
+def _share(x):
+    return f"{'-':>6}" if np.isnan(x) else f"{x:>6.2f}"
 
 
 def main(argv=None):
@@ -141,26 +196,29 @@ def main(argv=None):
           + (f", medians of {args.repeats} alternating measurements" if args.repeats > 1
              else ""))
     print(f"{'task':<14} {'chunks':>6} {'jobs':>4} {'raw steps/s':>12} {'fit steps/s':>12} "
-          f"{'fit/raw':>8} {'busy':>5} {'steps':>8} {'ep.len':>6}")
+          f"{'fit/raw':>8} {'busy':>5} {'in sim':>6} {'steps':>8} {'ep.len':>6}")
     for env_id in args.envs:
+        start = warmed(env_id, args.pop, args.warmup)
         for chunks in args.chunks:
             fit, raw = {}, {}
             for n_jobs in (1, 2):
                 # fit and raw alternate, so that a drift in the machine's speed hits both;
                 # with --repeats the medians are printed
-                fs, rs, utils = [], [], []
+                fs, rs, utils, sims = [], [], [], []
                 for _ in range(args.repeats):
-                    f, steps, ep_len, util = fit_throughput(env_id, args.pop, n_jobs, gens,
-                                                            args.warmup, chunks)
+                    f, steps, ep_len, util, sim = fit_throughput(env_id, args.pop, n_jobs, gens,
+                                                            start, chunks)
                     rs.append(raw_throughput(env_id, args.pop, n_jobs,
                                              max(steps // n_jobs, 2000), ep_len))
                     fs.append(f)
                     utils.append(util)
+                    sims.append(sim)
                 f, r = float(np.median(fs)), float(np.median(rs))
                 ratio = float(np.median(np.divide(fs, rs)))
                 fit[n_jobs], raw[n_jobs] = f, r
                 print(f"{env_id:<14} {chunks:>6} {n_jobs:>4} {r:>12.0f} {f:>12.0f} "
-                      f"{ratio:>8.2f} {np.median(utils):>5.2f} {steps:>8d} {ep_len:>6d}",
+                      f"{ratio:>8.2f} {np.median(utils):>5.2f} {_share(np.median(sims))} "
+                      f"{steps:>8d} {ep_len:>6d}",
                       flush=True)
             print(f"{env_id:<14} {chunks:>6} fit n_jobs 2 / 1 = {fit[2] / fit[1]:.2f} "
                   f"(raw loop: {raw[2] / raw[1]:.2f})")
