@@ -161,9 +161,10 @@ def _check_env(env_id):
     any work is done or any file written.
     """
     import gymnasium as gym
+    from .rollout import make_env
 
     try:
-        env = gym.make(env_id)
+        env = make_env(env_id)
     except gym.error.Error as exc:
         raise UsageError(f"cannot make environment {env_id!r}: {exc}") from None
     except ImportError as exc:
@@ -720,6 +721,7 @@ def _load_policy(path):
 
 def _cmd_evaluate(args):
     import gymnasium as gym
+    from .rollout import make_env
 
     from .rollout import RolloutError, evaluate_policy
 
@@ -747,7 +749,7 @@ def _cmd_evaluate(args):
             raise UsageError(f"--video {folder!r} is a file; give a folder path.")
 
         def env():
-            base = gym.make(env_id, render_mode="rgb_array")
+            base = make_env(env_id, render_mode="rgb_array")
             return gym.wrappers.RecordVideo(base, folder, episode_trigger=lambda i: True,
                                             name_prefix=video_prefix, disable_logger=True)
     try:
@@ -818,7 +820,7 @@ def _plot_raster(args):
     """``satrlearn plot --raster POLICY``: one episode's spike raster, membranes and actions."""
     import tempfile
 
-    import gymnasium as gym
+    from .rollout import make_env
 
     from .raster import plot_raster
     from .rollout import check_spaces
@@ -839,7 +841,7 @@ def _plot_raster(args):
         out = os.path.join(out, "raster.png")
     elif not os.path.splitext(out)[1]:
         out = out + ".png"
-    env = gym.make(env_id)
+    env = make_env(env_id)
     try:
         with _reported(out, (ValueError, TypeError)):
             check_spaces(env, policy.config.n_in, policy.action_map)

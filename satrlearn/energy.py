@@ -26,10 +26,10 @@ n * n_out`` MACs.
 
 from __future__ import annotations
 
-import gymnasium as gym
 import numpy as np
 
 from .network import split_params
+from .rollout import make_env
 
 __all__ = [
     "HOROWITZ_45NM",
@@ -86,7 +86,7 @@ def count_operations(policy, env, n_episodes=1, seed=0, max_steps=None) -> list:
         raise ValueError(f"n_episodes must be a positive integer, got {n_episodes!r}.")
     info = _structure(policy)
     own = isinstance(env, str)
-    env = gym.make(env) if own else env
+    env = make_env(env) if own else env
     episodes = []
     try:
         for i in range(int(n_episodes)):

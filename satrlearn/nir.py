@@ -539,11 +539,12 @@ def consumer_episode(policy, env, seed=0, variant="euler", consumer="nirtorch",
 
     from .nir_consumers import consumer_action
     from .raster import initial_membrane
+    from .rollout import make_env
 
     graph, sim = _simulator(policy, variant, consumer, integration, compensate_input, dtype)
     sim.reset(initial_membrane(policy, seed))
     own = isinstance(env, str)
-    env = gym.make(env) if own else env
+    env = make_env(env) if own else env
     try:
         obs, _ = env.reset(seed=seed)
         total, steps, done = 0.0, 0, False

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import dataclasses
 
-import gymnasium as gym
 import numpy as np
 
 from .network import float_step, split_params
 from .policy import NetworkBatch
+from .rollout import make_env
 
 __all__ = ["initial_membrane", "plot_raster", "record_episode", "run_reference"]
 
@@ -133,7 +133,7 @@ def record_episode(policy, env, seed=0, max_steps=None, record_v=True) -> dict:
     """
     own = isinstance(env, str)
     if own:
-        env = gym.make(env)
+        env = make_env(env)
     try:
         v0 = initial_membrane(policy, seed)
         stepper = _Stepper(policy, v0, record_v=record_v)

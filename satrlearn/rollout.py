@@ -56,6 +56,13 @@ def mujoco_warnings():
         mujoco.set_mju_user_warning(previous)
 
 
+def make_env(env_id, **kwargs):
+    """``gymnasium.make(env_id, **kwargs)`` with MuJoCo's warnings as Python warnings (see
+    :func:`mujoco_warnings`): how every satrlearn tool builds an environment from an id."""
+    with mujoco_warnings():
+        return gym.make(env_id, **kwargs)
+
+
 class RolloutError(RuntimeError):
     """An environment misbehaved during a rollout (non-finite values, an exception)."""
 

@@ -424,3 +424,20 @@ def test_mujoco_warnings_become_python_warnings(tmp_path, monkeypatch, capfd):
     assert "settotalmass" not in capfd.readouterr().err
     assert not (tmp_path / "MUJOCO_LOG.TXT").exists()
     assert mujoco.get_mju_user_warning() is before
+
+
+def test_tools_build_envs_from_an_id_with_mujoco_warnings_as_python_warnings(
+        tmp_path, monkeypatch, capfd):
+    """energy, raster, nir and the CLI build their env through rollout.make_env."""
+    pytest.importorskip("mujoco")
+    from satrlearn.rollout import make_env
+
+    monkeypatch.chdir(tmp_path)
+    gym.register("SatrlearnWarnsOnBuild-v0", entry_point=_env_with_a_mujoco_warning)
+    try:
+        with pytest.warns(RuntimeWarning, match="MuJoCo: .*settotalmass"):
+            make_env("SatrlearnWarnsOnBuild-v0").close()
+    finally:
+        gym.registry.pop("SatrlearnWarnsOnBuild-v0", None)
+    assert "settotalmass" not in capfd.readouterr().err
+    assert not (tmp_path / "MUJOCO_LOG.TXT").exists()
