@@ -161,6 +161,7 @@ def _check_env(env_id):
     any work is done or any file written.
     """
     import gymnasium as gym
+
     from .rollout import make_env
 
     try:
@@ -721,9 +722,8 @@ def _load_policy(path):
 
 def _cmd_evaluate(args):
     import gymnasium as gym
-    from .rollout import make_env
 
-    from .rollout import RolloutError, evaluate_policy
+    from .rollout import RolloutError, evaluate_policy, make_env
 
     path = args.policy
     policy = _load_policy(path)
@@ -820,10 +820,8 @@ def _plot_raster(args):
     """``satrlearn plot --raster POLICY``: one episode's spike raster, membranes and actions."""
     import tempfile
 
-    from .rollout import make_env
-
     from .raster import plot_raster
-    from .rollout import check_spaces
+    from .rollout import check_spaces, make_env
 
     if args.run is not None:
         raise UsageError("pass either RUN_DIR (a learning curve) or --raster POLICY_FILE (a "
