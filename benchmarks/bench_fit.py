@@ -44,12 +44,12 @@ from joblib import Parallel, delayed
 import satrlearn.parallel
 import satrlearn.search
 from satrlearn import SATRSearch
-from satrlearn.rollout import mujoco_warnings
+from satrlearn.rollout import make_env
 
 
 def _raw_worker(env_id, n_envs, n_steps, seed, episode_len):
-    with mujoco_warnings():  # as the fit builds its envs: once per process, not per env
-        envs = [gym.make(env_id, disable_env_checker=True) for _ in range(n_envs)]
+    # MuJoCo's warnings as Python warnings, as the fit's: once per process, not per env
+    envs = [make_env(env_id, disable_env_checker=True) for _ in range(n_envs)]
     for i, e in enumerate(envs):
         e.reset(seed=seed + i)
         e.action_space.seed(seed + i)

@@ -428,15 +428,25 @@ def test_mujoco_warnings_become_python_warnings(tmp_path, monkeypatch, capfd):
 
 def test_tools_build_envs_from_an_id_with_mujoco_warnings_as_python_warnings(
         tmp_path, monkeypatch, capfd):
-    """energy, raster, nir and the CLI build their env through rollout.make_env."""
+    """energy, raster, nir and the CLI build an env from an id through rollout.make_env."""
     pytest.importorskip("mujoco")
-    from satrlearn.rollout import make_env
+    from satrlearn.energy import count_operations
+    from satrlearn.network import NetworkConfig
+    from satrlearn.normalization import ObservationNormalizer
+    from satrlearn.policy import RSNNPolicy
+    from satrlearn.raster import record_episode
 
+    cfg = NetworkConfig(n_in=3, n_out=1, n_hidden=8)
+    params = np.random.default_rng(0).random(cfg.n_params) < 0.5
+    policy = RSNNPolicy(cfg, params, ObservationNormalizer(3),
+                        gym.spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32))
     monkeypatch.chdir(tmp_path)
-    gym.register("SatrlearnWarnsOnBuild-v0", entry_point=_env_with_a_mujoco_warning)
+    gym.register("SatrlearnWarnsOnBuild-v0", entry_point=_env_with_a_mujoco_warning,
+                 max_episode_steps=5)
     try:
-        with pytest.warns(RuntimeWarning, match="MuJoCo: .*settotalmass"):
-            make_env("SatrlearnWarnsOnBuild-v0").close()
+        for tool in (record_episode, count_operations):
+            with pytest.warns(RuntimeWarning, match="MuJoCo: .*settotalmass"):
+                tool(policy, "SatrlearnWarnsOnBuild-v0")
     finally:
         gym.registry.pop("SatrlearnWarnsOnBuild-v0", None)
     assert "settotalmass" not in capfd.readouterr().err
