@@ -1,9 +1,11 @@
 """A small hyperparameter grid at a fixed env-step budget, to check the estimators' defaults.
 
-Each config is named ``<algo>-pop<N>-<eta|lr><step>-h<hidden>[-anti][-ep<k>]``: the algorithm
-(``satr``, ``ec``, ``es``), the population, the step size (``eta`` for SATR, a number or
-``budget``; ``learning_rate`` for EC and ES), ``n_hidden``, with ``-anti`` antithetic
-sampling (SATR and EC) and with ``-ep<k>`` ``k`` episodes per candidate; every other
+Each config is named ``<algo>-pop<N>-<eta|lr><step>-h<hidden>[-anti][-ep<k>][-eps<x>]``:
+the algorithm (``satr``, ``ec``, ``es``), the population, the step size (``eta`` for SATR,
+a number or ``budget``; ``learning_rate`` for EC and ES), ``n_hidden``, with ``-anti``
+antithetic sampling (SATR and EC), with ``-ep<k>`` ``k`` episodes per candidate and with ``-eps<x>``
+``rho_eps=x`` (SATR and EC: the clip that keeps every connection at least that uncertain,
+an exploration floor); every other
 parameter keeps its default, reward shaping included (``reward_offset="auto"``). Each run
 fits with ``total_timesteps=--steps`` and ``n_jobs=--n-jobs`` (default -1), then runs
 ``best_policy_`` and ``policy_`` on 10 fresh episodes (seeds derived from
@@ -67,7 +69,8 @@ END = "<!-- sweep:end -->"
 TITLE = "# Tuning"
 
 NAME_PATTERN = re.compile(
-    r"(satr|ec|es)-pop(\d+)-(eta|lr)([0-9]*\.?[0-9]+|budget)-h(\d+)(-anti)?(?:-ep(\d+))?")
+    r"(satr|ec|es)-pop(\d+)-(eta|lr)([0-9]*\.?[0-9]+|budget)-h(\d+)(-anti)?(?:-ep(\d+))?"
+    r"(?:-eps([0-9]*\.?[0-9]+))?")
 
 
 # --- configs ------------------------------------------------------------------------------
@@ -81,6 +84,7 @@ class Config:
     n_hidden: int
     antithetic: bool = False  # name suffix -anti (satr and ec)
     n_episodes: int = 1       # name suffix -ep<k>: episodes per candidate
+    rho_eps: object = None    # name suffix -eps<x>: rho's clip (satr and ec); None: default
 
     @property
     def name(self):
@@ -88,7 +92,8 @@ class Config:
         step = self.step if isinstance(self.step, str) else f"{self.step:g}"
         anti = "-anti" if self.antithetic else ""
         episodes = f"-ep{self.n_episodes}" if self.n_episodes != 1 else ""
-        return f"{self.algo}-pop{self.pop}-{kind}{step}-h{self.n_hidden}{anti}{episodes}"
+        eps = "" if self.rho_eps is None else f"-eps{self.rho_eps:g}"
+        return f"{self.algo}-pop{self.pop}-{kind}{step}-h{self.n_hidden}{anti}{episodes}{eps}"
 
     @classmethod
     def from_name(cls, name):
@@ -104,7 +109,7 @@ class Config:
             raise argparse.ArgumentTypeError(
                 f"bad config name {name!r}: expected e.g. satr-pop64-eta30-h256, "
                 "satr-pop64-etabudget-h256 or ec-pop64-lr0.15-h256.")
-        algo, pop, kind, step, hidden, anti, episodes = match.groups()
+        algo, pop, kind, step, hidden, anti, episodes, eps = match.groups()
         if (kind == "eta") != (algo == "satr"):
             raise argparse.ArgumentTypeError(
                 f"bad config name {name!r}: SATR takes eta, EC and ES take lr.")
@@ -116,8 +121,12 @@ class Config:
                 f"bad config name {name!r}: ES is always antithetic; -anti is for satr and ec.")
         if episodes is not None and int(episodes) < 1:
             raise argparse.ArgumentTypeError(f"bad config name {name!r}: -ep needs k >= 1.")
+        if eps is not None and (algo == "es" or not 0 < float(eps) < 0.5):
+            raise argparse.ArgumentTypeError(
+                f"bad config name {name!r}: -eps<x> sets rho_eps of satr or ec, 0 < x < 0.5.")
         return cls(algo, int(pop), step if step == "budget" else float(step), int(hidden),
-                   bool(anti), 1 if episodes is None else int(episodes))
+                   bool(anti), 1 if episodes is None else int(episodes),
+                   None if eps is None else float(eps))
 
     def estimator(self, **params):
         """The estimator of this config; ``params`` are passed on (budget, seed, ...)."""
@@ -129,6 +138,8 @@ class Config:
             step["antithetic"] = True
         if self.n_episodes != 1:
             step["n_episodes"] = self.n_episodes
+        if self.rho_eps is not None:
+            step["rho_eps"] = self.rho_eps
         return cls(pop=self.pop, n_hidden=self.n_hidden, **step, **params)
 
 
