@@ -5,7 +5,9 @@ the algorithm (``satr``, ``ec``, ``es``), the population, the step size (``eta``
 a number or ``budget``; ``learning_rate`` for EC and ES), ``n_hidden``, with ``-anti``
 antithetic sampling (SATR and EC), with ``-ep<k>`` ``k`` episodes per candidate and with ``-eps<x>``
 ``rho_eps=x`` (SATR and EC: the clip that keeps every connection at least that uncertain,
-an exploration floor); every other
+an exploration floor), and with ``-lv<x>`` (SATR, ``etabudget``) the log-odds variance the
+budget's step schedule aims for instead of ``satrlearn.search.BUDGET_LOGIT_VARIANCE`` (a
+probe: the module constant is set for the fit); every other
 parameter keeps its default, reward shaping included (``reward_offset="auto"``). Each run
 fits with ``total_timesteps=--steps`` and ``n_jobs=--n-jobs`` (default -1), then runs
 ``best_policy_`` and ``policy_`` on 10 fresh episodes (seeds derived from
@@ -70,7 +72,7 @@ TITLE = "# Tuning"
 
 NAME_PATTERN = re.compile(
     r"(satr|ec|es)-pop(\d+)-(eta|lr)([0-9]*\.?[0-9]+|budget)-h(\d+)(-anti)?(?:-ep(\d+))?"
-    r"(?:-eps([0-9]*\.?[0-9]+))?")
+    r"(?:-eps([0-9]*\.?[0-9]+))?(?:-lv([0-9]*\.?[0-9]+))?")
 
 
 # --- configs ------------------------------------------------------------------------------
@@ -85,6 +87,7 @@ class Config:
     antithetic: bool = False  # name suffix -anti (satr and ec)
     n_episodes: int = 1       # name suffix -ep<k>: episodes per candidate
     rho_eps: object = None    # name suffix -eps<x>: rho's clip (satr and ec); None: default
+    logit_variance: object = None  # -lv<x>: eta="budget"'s target log-odds variance (probe)
 
     @property
     def name(self):
@@ -93,7 +96,9 @@ class Config:
         anti = "-anti" if self.antithetic else ""
         episodes = f"-ep{self.n_episodes}" if self.n_episodes != 1 else ""
         eps = "" if self.rho_eps is None else f"-eps{self.rho_eps:g}"
-        return f"{self.algo}-pop{self.pop}-{kind}{step}-h{self.n_hidden}{anti}{episodes}{eps}"
+        lv = "" if self.logit_variance is None else f"-lv{self.logit_variance:g}"
+        return (f"{self.algo}-pop{self.pop}-{kind}{step}-h{self.n_hidden}{anti}{episodes}"
+                f"{eps}{lv}")
 
     @classmethod
     def from_name(cls, name):
@@ -109,7 +114,7 @@ class Config:
             raise argparse.ArgumentTypeError(
                 f"bad config name {name!r}: expected e.g. satr-pop64-eta30-h256, "
                 "satr-pop64-etabudget-h256 or ec-pop64-lr0.15-h256.")
-        algo, pop, kind, step, hidden, anti, episodes, eps = match.groups()
+        algo, pop, kind, step, hidden, anti, episodes, eps, lv = match.groups()
         if (kind == "eta") != (algo == "satr"):
             raise argparse.ArgumentTypeError(
                 f"bad config name {name!r}: SATR takes eta, EC and ES take lr.")
@@ -124,9 +129,13 @@ class Config:
         if eps is not None and (algo == "es" or not 0 < float(eps) < 0.5):
             raise argparse.ArgumentTypeError(
                 f"bad config name {name!r}: -eps<x> sets rho_eps of satr or ec, 0 < x < 0.5.")
+        if lv is not None and (step != "budget" or not float(lv) > 0):
+            raise argparse.ArgumentTypeError(
+                f"bad config name {name!r}: -lv<x> sets the log-odds variance of SATR's "
+                "etabudget, x > 0.")
         return cls(algo, int(pop), step if step == "budget" else float(step), int(hidden),
                    bool(anti), 1 if episodes is None else int(episodes),
-                   None if eps is None else float(eps))
+                   None if eps is None else float(eps), None if lv is None else float(lv))
 
     def estimator(self, **params):
         """The estimator of this config; ``params`` are passed on (budget, seed, ...)."""
@@ -187,9 +196,17 @@ def run_one(task, config, seed, steps, results, n_jobs=-1):
     """
     from satrlearn.callbacks import write_history
 
+    import satrlearn.search
+
     est = config.estimator(total_timesteps=steps, n_jobs=n_jobs, random_state=seed, verbose=0)
+    default_variance = satrlearn.search.BUDGET_LOGIT_VARIANCE
+    if config.logit_variance is not None:  # a probe, not a parameter: the parent computes eta
+        satrlearn.search.BUDGET_LOGIT_VARIANCE = config.logit_variance
     t0 = time.perf_counter()
-    est.fit(task)
+    try:
+        est.fit(task)
+    finally:
+        satrlearn.search.BUDGET_LOGIT_VARIANCE = default_variance
     fit_seconds = time.perf_counter() - t0
     if est.interrupted_:
         return None
