@@ -448,6 +448,20 @@ def summarize(runs, expected):
     return groups, partial, missing
 
 
+def _fifths(per_run) -> str:
+    """Mean of each run's values over each fifth of its generations, runs pooled, and the
+    largest standard error of the five: ``"+0.001, ... (± 0.002)"``."""
+    pooled = [[] for _ in range(5)]
+    for values in per_run:
+        for k, part in enumerate(np.array_split(np.asarray(values, float), 5)):
+            pooled[k].extend(part[np.isfinite(part)])
+    if min(len(p) for p in pooled) < 2:
+        return "n/a"
+    means = [np.mean(p) for p in pooled]
+    se = max(np.std(p, ddof=1) / math.sqrt(len(p)) for p in pooled)
+    return ", ".join(f"{m:+.4f}" for m in means) + f" (± {se:.4f})"
+
+
 def _table_head(head):
     """The two first lines of a Markdown table with columns ``head``."""
     return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -800,10 +814,13 @@ def render(groups, partial, missing, plots, reading, args, behaviour_rows=()):
             "estimates from two halves of the population, unbiased for the squared norm of "
             "the expected `g`) over the same noise value, mean ± standard error over "
             "generations: a value indistinguishable from 0 means the noise dominates every "
-            "generation's `g`.")
+            "generation's `g`. The last column averages the split-half estimate over each "
+            "fifth of the runs' generations (seeds pooled), with the largest standard error "
+            "of the five: a signal that only shows over tens of generations, or only early, "
+            "would show there.")
         add("")
         head = ["task", "pop", "method", "corr(KL, ||g||²)", "||g||² ÷ noise (median)",
-                "split-half ÷ noise, mean ± s.e."]
+                "split-half ÷ noise, mean ± s.e.", "split-half ÷ noise by fifths (± s.e.)"]
         lines.extend(_table_head(head))
         for task in tasks:
             for key in _task_cells(bern, task):
@@ -811,8 +828,10 @@ def render(groups, partial, missing, plots, reading, args, behaviour_rows=()):
                 kl = np.concatenate([c["kl"] for _, c in members])
                 ge = np.concatenate([c["signal_energy"] for _, c in members])
                 ratio = np.concatenate([c["signal_to_noise"] for _, c in members])
-                split = np.concatenate([c.get("signal_split", np.full(len(c["kl"]), np.nan))
-                                        / c["noise_energy"] for _, c in members])
+                per_run = [c.get("signal_split", np.full(len(c["kl"]), np.nan))
+                           / c["noise_energy"] for _, c in members]
+                split = np.concatenate(per_run)
+                fifths_txt = _fifths(per_run)
                 ok = np.isfinite(kl) & np.isfinite(ge)
                 corr = spearmanr(kl[ok], ge[ok])[0] if ok.sum() > 2 else math.nan
                 split = split[np.isfinite(split)]
@@ -822,7 +841,7 @@ def render(groups, partial, missing, plots, reading, args, behaviour_rows=()):
                     task, str(key[1]), display(key[2]),
                     f"{corr:.2f}" if math.isfinite(corr) else "n/a",
                     f"{np.nanmedian(ratio):.3f}" if np.isfinite(ratio).any() else "n/a",
-                    split_txt]) + " |")
+                    split_txt, fifths_txt]) + " |")
         add("")
 
     # what the final policies do
