@@ -236,7 +236,8 @@ def test_dask_scatters_the_distribution_once_per_generation(dask_client, monkeyp
     gens = [keys[g * per_gen:(g + 1) * per_gen] for g in range(3)]
     assert all(len(set(g)) == 1 for g in gens) and len({g[0] for g in gens}) == 3
     assert len(scatters) == 3 and all(kw.get("broadcast") for kw in scatters)
-    del dists, task_args
+    task_args.clear()  # drop the futures, so the cluster may release them
+    del dists
     # and nothing is left behind on the cluster once the fit is over
     deadline = time.monotonic() + 10
     while set(map(str, keys)) & set(_scheduler_keys(dask_client)):
