@@ -1077,26 +1077,21 @@ def peer_section(peer_results, min_budget=600.0):
         budget = sorted({m["budget_seconds"] for m in metas})
         out.append(" | ".join([
             f"| {task}", pc.SHORT.get(method, method),
-            "; ".join(sorted({_peer_settings(m) for m in metas})), str(len(metas)),
+            "RL Zoo" if method != "satr" else
+            "; ".join(sorted({pc._satr_settings(m) + _offset_note(m) for m in metas})),
+            str(len(metas)),
             " / ".join(f"{b / 60:g} min" for b in budget),
             pc._ms([m["final_return"] for m in metas]),
             f"{np.mean([m['final_env_steps'] for m in metas]):,.0f} |"]))
     return out + [""]
 
 
-def _peer_settings(meta):
-    """What a peer run's return was measured with: SATR's population, step and training
-    fitness (runs of the earlier runner predate ``reward_offset``); the SB3 peers use RL
-    Zoo's tuned settings."""
-    if meta.get("method") != "satr":
-        return "RL Zoo"
-    hp = meta.get("hyperparams", {})
-    eta = hp.get("eta")
-    text = f"pop {hp.get('pop')}, eta={eta:g}" if isinstance(eta, (int, float)) else \
-        f"pop {hp.get('pop')}, eta={eta}"
-    offset = hp.get("reward_offset")
-    return text + (" (earlier defaults, no reward_offset)" if offset is None
-                   else f", reward_offset={offset}")
+def _offset_note(meta):
+    """How a SATR peer run's training fitness was set (runs of the earlier runner predate
+    ``reward_offset``)."""
+    offset = meta.get("hyperparams", {}).get("reward_offset")
+    return " (earlier defaults, no reward_offset)" if offset is None else \
+        f", reward_offset={offset}"
 
 
 # the planned grid (the issue's), used by `summary` to list missing cells
