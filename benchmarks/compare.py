@@ -890,10 +890,14 @@ def render(groups, partial, missing, plots, reading, args, behaviour_rows=()):
             add(f"**{task}**")
             add("")
             lines.extend(_table_head(head))
+            edges = []
             for pop in sorted({k[1] for k in groups if k[0] == task}):
                 keys = {k[2]: k for k in groups if k[0] == task and k[1] == pop}
                 cells = {d: _group_stats(groups[keys[d]]) for d in deltas if d in keys}
                 best = max(cells, key=lambda d: cells[d]["score"].mean()) if cells else None
+                if best is not None and len(cells) > 1 and best in (min(cells, key=method_key),
+                                                                    max(cells, key=method_key)):
+                    edges.append(f"population {pop}: δ={best[5:]}")
                 budget = sorted({k[3] for k in keys.values()})
                 row = [str(pop), " / ".join(_steps(b) for b in budget)]
                 for d in deltas:
@@ -907,6 +911,10 @@ def render(groups, partial, missing, plots, reading, args, behaviour_rows=()):
                                else "–")
                 add("| " + " | ".join(row) + " |")
             add("")
+            if edges:
+                add("Best δ at the edge of the sweep (the optimum may lie outside it): "
+                    + "; ".join(edges) + ".")
+                add("")
 
     # extra SATR runs with another eta: a check on the step size, not part of the comparison
     eta_tasks = [t for t in tasks if any(k[0] == t and k[2].startswith("satr-eta")
