@@ -18,46 +18,54 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 
 import numpy as np
 
+from satrlearn.checkpoint import read_checkpoint
+from satrlearn.strategies.bernoulli import local_kl
 
-def clip_share(path: str, learning_rate: float = 0.15, rho_eps: float = 1e-3,
+
+def clip_share(rho, m, v, t, learning_rate, rho_eps, trust_region=None,
                beta1: float = 0.9, beta2: float = 0.999, adam_eps: float = 1e-8) -> dict:
-    """Numbers for one checkpoint (a ``checkpoint.npz`` or the directory that holds it)."""
-    if os.path.isdir(path):
-        path = os.path.join(path, "checkpoint.npz")
-    with np.load(path, allow_pickle=False) as z:
-        if "state/m" not in z.files:
-            raise SystemExit(f"{path}: no Adam moments (state/m): not an EC or EC+TR checkpoint")
-        rho, m, v = z["state/rho"], z["state/m"], z["state/v"]
-        t = int(z["state/t"])
+    """Where the nominal KL of EC's last Adam step (moments ``m``, ``v`` after ``t`` steps) goes.
+
+    Returns the share of connections at a bound, the step's nominal KL at ``learning_rate``,
+    the share of that KL on connections at a bound pushed further out (what the clip removes)
+    and, with ``trust_region``, the factor EC+TR rescales the step by.
+    """
     if t < 1:
-        raise SystemExit(f"{path}: no step taken yet (t = 0)")
-    direction = (m / (1.0 - beta1 ** t)) / (np.sqrt(v / (1.0 - beta2 ** t)) + adam_eps)
-    step = learning_rate * direction
-    kl = 0.5 * step * step / (rho * (1.0 - rho))
+        raise ValueError("no step taken yet (t = 0)")
+    step = learning_rate * (m / (1.0 - beta1 ** t)) / (np.sqrt(v / (1.0 - beta2 ** t)) + adam_eps)
     tol = rho_eps * 1.0001
     at_bound = (rho <= tol) | (rho >= 1.0 - tol)
     outward = at_bound & (((rho < 0.5) & (step < 0)) | ((rho > 0.5) & (step > 0)))
-    nominal = float(kl.sum())
-    match = re.search(r"ectr-([0-9.eE+]+)_", path)
-    delta = float(match.group(1)) if match else None
-    return {"connections": rho.size, "at_bound": float(at_bound.mean()),
-            "nominal_kl": nominal, "clipped_share": float(kl[outward].sum()) / nominal,
-            "delta": delta, "scale": None if delta is None else float(np.sqrt(delta / nominal))}
+    nominal = local_kl(step, rho)
+    return {"connections": rho.size, "at_bound": float(at_bound.mean()), "nominal_kl": nominal,
+            "clipped_share": local_kl(step[outward], rho[outward]) / nominal,
+            "scale": None if trust_region is None else float(np.sqrt(trust_region / nominal))}
+
+
+def checkpoint_clip_share(path) -> dict:
+    """:func:`clip_share` for an EC or EC+TR checkpoint (a folder or ``checkpoint.npz``),
+    with the learning rate, ``rho_eps`` and ``trust_region`` the run used."""
+    meta, arrays = read_checkpoint(path)
+    if "state/m" not in arrays:
+        raise SystemExit(f"{path}: a {meta['estimator']} checkpoint; this needs EC or EC+TR")
+    params = meta["params"]
+    out = clip_share(arrays["state/rho"], arrays["state/m"], arrays["state/v"],
+                     int(arrays["state/t"]), params["learning_rate"], params["rho_eps"],
+                     params.get("trust_region"))
+    return {**out, "delta": params.get("trust_region")}
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("checkpoints", nargs="+", help="checkpoint directories or .npz files")
-    ap.add_argument("--learning-rate", type=float, default=0.15)
     args = ap.parse_args(argv)
     print(f"{'checkpoint':58s} {'at bound':>8s} {'nominal KL':>10s} {'clipped':>8s} "
           f"{'delta':>7s} {'x EC step':>9s}")
     for path in args.checkpoints:
-        r = clip_share(path, args.learning_rate)
+        r = checkpoint_clip_share(path)
         name = os.path.basename(os.path.normpath(path))
         delta = "-" if r["delta"] is None else f"{r['delta']:g}"
         scale = "-" if r["scale"] is None else f"{r['scale']:.2f}"
