@@ -371,8 +371,9 @@ def main(argv=None):
     run.add_argument("--algo", choices=list(ALGOS), default="satr")
     run.add_argument("--pop", type=int, default=None, help="population (default: the "
                      "estimator's)")
-    run.add_argument("--eta", type=lambda t: t if t == "budget" else float(t), default=None,
-                     help="SATR's eta, a number or 'budget' (default: SATRSearch's)")
+    run.add_argument("--eta", type=lambda t: t if t in ("budget", "signal") else float(t),
+                     default=None,
+                     help="SATR's eta, a number, 'budget' or 'signal' (default: SATRSearch's)")
     run.add_argument("--minutes", type=float, default=MINUTES,
                      help=f"budget in minutes (default {MINUTES:g}; x1.5 on "
                           + ", ".join(LONGER_TASKS) + "); time points at half and all of it")

@@ -57,7 +57,7 @@ EVAL_SEED = 10_000          # episodes of the final evaluation: never seen durin
 CHECKPOINT_EVERY = 5
 META_KEYS = ("task", "method", "delta", "pop", "seed", "budget_steps", "n_params", "commit")
 #: columns computed here in CSVs written before satrlearn logged them in ``history_``
-LATER_KEYS = ("noise_energy", "signal_to_noise")
+LATER_KEYS = ("noise_energy", "signal_to_noise", "signal_path", "eta")
 FINAL_KEYS = ("final_eval", "final_saturated", "complete", "best_eval")
 
 READING_START = "<!-- reading:start -->"

@@ -2,7 +2,7 @@
 
 Each config is named ``<algo>-pop<N>-<eta|lr><step>-h<hidden>[-anti][-ep<k>][-eps<x>]``:
 the algorithm (``satr``, ``ec``, ``es``), the population, the step size (``eta`` for SATR,
-a number or ``budget``; ``learning_rate`` for EC and ES), ``n_hidden``, with ``-anti``
+a number, ``budget`` or ``signal``; ``learning_rate`` for EC and ES), ``n_hidden``, with ``-anti``
 antithetic sampling (SATR and EC), with ``-ep<k>`` ``k`` episodes per candidate and with ``-eps<x>``
 ``rho_eps=x`` (SATR and EC: the clip that keeps every connection at least that uncertain,
 an exploration floor), and with ``-lv<x>`` (SATR, ``etabudget``) the log-odds variance the
@@ -71,7 +71,7 @@ END = "<!-- sweep:end -->"
 TITLE = "# Tuning"
 
 NAME_PATTERN = re.compile(
-    r"(satr|ec|es)-pop(\d+)-(eta|lr)([0-9]*\.?[0-9]+|budget)-h(\d+)(-anti)?(?:-ep(\d+))?"
+    r"(satr|ec|es)-pop(\d+)-(eta|lr)([0-9]*\.?[0-9]+|budget|signal)-h(\d+)(-anti)?(?:-ep(\d+))?"
     r"(?:-eps([0-9]*\.?[0-9]+))?(?:-lv([0-9]*\.?[0-9]+))?")
 
 
@@ -82,7 +82,7 @@ class Config:
 
     algo: str       # satr | ec | es
     pop: int
-    step: object    # eta for satr (a float, or "budget"), learning_rate for ec and es
+    step: object    # eta for satr (a float, "budget" or "signal"), learning_rate for ec and es
     n_hidden: int
     antithetic: bool = False  # name suffix -anti (satr and ec)
     n_episodes: int = 1       # name suffix -ep<k>: episodes per candidate
@@ -118,9 +118,10 @@ class Config:
         if (kind == "eta") != (algo == "satr"):
             raise argparse.ArgumentTypeError(
                 f"bad config name {name!r}: SATR takes eta, EC and ES take lr.")
-        if step == "budget" and algo != "satr":
+        if step in ("budget", "signal") and algo != "satr":
             raise argparse.ArgumentTypeError(
-                f"bad config name {name!r}: only SATR has a budget step (etabudget).")
+                f"bad config name {name!r}: only SATR has a budget or signal step (etabudget, "
+                "etasignal).")
         if anti and algo == "es":
             raise argparse.ArgumentTypeError(
                 f"bad config name {name!r}: ES is always antithetic; -anti is for satr and ec.")
@@ -129,11 +130,12 @@ class Config:
         if eps is not None and (algo == "es" or not 0 < float(eps) < 0.5):
             raise argparse.ArgumentTypeError(
                 f"bad config name {name!r}: -eps<x> sets rho_eps of satr or ec, 0 < x < 0.5.")
-        if lv is not None and (step != "budget" or not float(lv) > 0):
+        if lv is not None and (step not in ("budget", "signal") or not float(lv) > 0):
             raise argparse.ArgumentTypeError(
                 f"bad config name {name!r}: -lv<x> sets the log-odds variance of SATR's "
                 "etabudget, x > 0.")
-        return cls(algo, int(pop), step if step == "budget" else float(step), int(hidden),
+        return cls(algo, int(pop), step if step in ("budget", "signal") else float(step),
+                   int(hidden),
                    bool(anti), 1 if episodes is None else int(episodes),
                    None if eps is None else float(eps), None if lv is None else float(lv))
 

@@ -19,6 +19,7 @@ from ._files import FileFormatError, read_archive, write_archive
 from .network import NetworkConfig
 from .normalization import ObservationNormalizer
 from .policy import RSNNPolicy
+from .strategies.base import stored_state_spec
 
 __all__ = ["CHECKPOINT_NAME", "estimator_state", "read_checkpoint", "restore_estimator",
            "write_checkpoint"]
@@ -51,7 +52,7 @@ def checkpoint_members(meta: dict, strategy) -> dict:
     """
     config = NetworkConfig.from_dict(meta["network"])
     members = {f"state/{name}": spec for name, spec in
-               strategy.state_spec(config.n_params).items()}
+               stored_state_spec(strategy, config.n_params, meta.get("state_names")).items()}
     for prefix in ("", "best/"):
         members.update({prefix + name: (np.float64, shape) for name, shape in
                         ObservationNormalizer.array_shapes(config.n_in).items()})
@@ -139,6 +140,7 @@ def estimator_state(est) -> tuple[dict, dict]:
         "rng": est._rng.bit_generator.state,
         "rng_kind": type(est._rng.bit_generator).__name__,
         "history": est.history_,
+        "state_names": sorted(est._state),
     }
     arrays = {f"state/{k}": np.asarray(v) for k, v in est._state.items()}
     arrays.update(est._normalizer.state_arrays())

@@ -138,10 +138,11 @@ _nonnegative_float = _number_arg(float, lambda v: v >= 0, "a finite number >= 0"
 
 
 def _eta(text):
-    """``budget`` or a positive finite number."""
-    if text == "budget":
+    """``budget``, ``signal`` or a positive finite number."""
+    if text in ("budget", "signal"):
         return text
-    return _number_arg(float, lambda v: v > 0, "'budget' or a positive finite number")(text)
+    return _number_arg(float, lambda v: v > 0,
+                       "'budget', 'signal' or a positive finite number")(text)
 
 
 # --- history files -----------------------------------------------------------------------
@@ -921,8 +922,9 @@ def _add_train_arguments(parser):
     parser.add_argument("--seed", type=_nonnegative_int, default=d["seed"],
                         help=f"random seed (default {d['seed']})")
     parser.add_argument("--eta", type=_eta, default=None,
-                        help="SATR step size, or 'budget' to set it from the population and "
-                             "the budget (satr only; default: SATRSearch's, 'budget')")
+                        help="SATR step size, 'budget' to set it from the population and "
+                             "the budget, or 'signal' to spend the same budget where the "
+                             "signal estimate is (satr only; default: SATRSearch's, 'budget')")
     parser.add_argument("--antithetic", action="store_true",
                         help="draw candidates in pairs from the same uniforms (satr and ec)")
     parser.add_argument("--learning-rate", type=_positive_float, default=None,

@@ -37,7 +37,7 @@ from .shaping import centered_ranks
 from .strategies import EC as _ECRule
 from .strategies import ES as _ESRule
 from .strategies import SATR as _SATRRule
-from .strategies.base import Strategy
+from .strategies.base import Strategy, stored_state_spec
 
 __all__ = ["EC", "ES", "SATR", "Optimizer", "load", "register", "save"]
 
@@ -221,8 +221,16 @@ class Optimizer:
         return self.rule.state_spec(self.n_params)
 
     def set_state(self, state: dict, generation=None, rng_state=None) -> None:
-        """Replace :attr:`state` (validated: names, dtypes, shapes and values)."""
+        """Replace :attr:`state` (validated: names, dtypes, shapes and values).
+
+        Arrays of ``rule.optional_state_names`` may be left out (states saved before they
+        existed): they start from their initial values.
+        """
         spec = self.state_spec()
+        missing = set(spec) - set(state)
+        if missing and missing <= set(self.rule.optional_state_names):
+            defaults = self.rule.optional_state(self.n_params)
+            state = {**state, **{name: defaults[name] for name in missing}}
         if set(state) != set(spec):
             raise ValueError(f"the state must have the arrays {sorted(spec)}, got "
                              f"{sorted(state)}.")
@@ -268,7 +276,8 @@ def save(opt: Optimizer, path) -> str:
                          "so that load() can rebuild it.")
     meta = {"format": FORMAT, "version": VERSION, "class": name, "params": opt.get_params(),
             "generation": opt.generation, "rng": opt._rng.bit_generator.state,
-            "rng_kind": type(opt._rng.bit_generator).__name__}
+            "rng_kind": type(opt._rng.bit_generator).__name__,
+            "state_names": sorted(opt.state)}
     return write_archive(path, meta, {f"state/{k}": v for k, v in opt.state.items()})
 
 
@@ -290,8 +299,8 @@ def load(path) -> Optimizer:
                                      integer=True, high=2**28)
         for name in cls._hyper:  # files written before a hyperparameter existed lack it
             setattr(opt, name, meta["params"].get(name, _default(cls, name)))
-        return {f"state/{k}": v for k, v in cls._make_rule(opt).state_spec(
-            opt.n_params).items()}
+        spec = stored_state_spec(cls._make_rule(opt), opt.n_params, meta.get("state_names"))
+        return {f"state/{k}": v for k, v in spec.items()}
 
     meta, arrays = read_archive(path, expected, what="optimizer file")
     try:

@@ -147,6 +147,11 @@ def plot_history(history, path, title=None):
                 # only positive values show on the log axis; near 0 means no information
                 ax.plot(gen, np.where(split > 0, split, np.nan), color="tab:purple",
                         linewidth=0.8, label="split-half estimate (> 0)")
+            walk = _column(history, "signal_path")
+            if walk is not None and np.isfinite(walk).any():
+                # a fraction of the noise: on the same axis, times the noise level
+                ax.plot(gen, np.where(walk > 0, walk * noise, np.nan), color="tab:orange",
+                        linewidth=1.2, label="signal-path estimate (> 0)")
             ax.legend(fontsize="small", loc="best")
         if log:
             _positive_log(ax, values)

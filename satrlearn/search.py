@@ -27,6 +27,7 @@ from .policy import RSNNPolicy
 from .rollout import EnvSource, _check_seed, evaluate_policy, moments_of, observation_size
 from . import optim
 from .callbacks import as_callbacks, call_hook
+from .strategies.bernoulli import PATH_DECAY
 from .shaping import OFFSET_SCHEDULES, offset_at, shaped_fitness, survival_bonus
 
 __all__ = ["BaseSearch", "SATRSearch", "ECSearch", "ESSearch", "HISTORY_KEYS",
@@ -39,8 +40,8 @@ HISTORY_KEYS = (
     "generation", "return_mean", "return_max", "return_min", "fitness_mean", "fitness_max",
     "fitness_min", "reward_offset", "return_det", "eval_mean", "eval_std", "eval_top_mean",
     "eval_top_std", "eval_episodes",
-    "signal_energy", "noise_energy", "signal_to_noise", "signal_split", "kl", "mean_p", "entropy",
-    "env_steps", "episodes", "wall_time",
+    "signal_energy", "noise_energy", "signal_to_noise", "signal_split", "signal_path", "eta",
+    "kl", "mean_p", "entropy", "env_steps", "episodes", "wall_time",
 )
 
 #: Generations a fit runs when no budget (generations, steps or time) is given.
@@ -132,9 +133,48 @@ def budget_eta(pop: int, fraction) -> float:
     """
     if fraction is None:
         fraction = BUDGET_FIRST_FRACTION
+    return float(np.sqrt(BUDGET_LOGIT_VARIANCE * fraction) * int(pop)
+                 / np.sqrt(_rank_energy(pop)))
+
+
+#: ``eta="signal"``: the signal estimate can scale a generation's share of the log-odds
+#: variance by at most this factor, up or down
+SIGNAL_RANGE = 4.0
+
+
+def _rank_energy(pop: int) -> float:
+    """Sum of squared centred ranks of ``pop`` candidates without ties."""
     n = int(pop)
-    rank_energy = n * (n + 1) / (12.0 * (n - 1))  # sum of squared centred ranks, no ties
-    return float(np.sqrt(BUDGET_LOGIT_VARIANCE * fraction) * n / np.sqrt(rank_energy))
+    return n * (n + 1) / (12.0 * (n - 1))
+
+
+def signal_eta(pop: int, fraction, used: float, spent: float, estimate: float,
+               reference: float) -> float:
+    """SATR's ``eta`` for ``eta="signal"``: the budget's log-odds variance, spent where the
+    signal is.
+
+    With a ranking that is mostly noise, a generation's step moves the log-odds by noise of
+    variance ``v = eta^2 sum(w^2) / N^2`` plus a drift along the signal of ``sqrt(v)`` times
+    the signal's strength. For a fixed total variance (:data:`BUDGET_LOGIT_VARIANCE`, which
+    decides how settled the distribution ends), the drift summed over the run is largest
+    when each generation's ``v`` is proportional to its signal energy. This rule gives the
+    generation the share of the variance not yet ``spent`` that ``eta="budget"`` would
+    (``fraction`` of the budget out of the ``1 - used`` left), times
+    ``estimate / reference`` kept within ``[1 / SIGNAL_RANGE, SIGNAL_RANGE]``: ``estimate``
+    is the signal-path estimate of the last generation (``signal_path`` in ``history_``)
+    and ``reference`` the mean of its positive part so far. A ``reference`` of 0 or NaN
+    (before the path has a memory) gives the budget's share.
+    """
+    if fraction is None:
+        fraction = BUDGET_FIRST_FRACTION
+    remaining = max(BUDGET_LOGIT_VARIANCE - spent, 0.0)
+    share = fraction / max(1.0 - used, fraction)
+    multiplier = 1.0
+    if np.isfinite(reference) and reference > 0 and np.isfinite(estimate):
+        multiplier = float(np.clip(max(estimate, 0.0) / reference, 1.0 / SIGNAL_RANGE,
+                                   SIGNAL_RANGE))
+    variance = min(remaining * share * multiplier, remaining)
+    return float(np.sqrt(variance) * int(pop) / np.sqrt(_rank_energy(pop)))
 
 
 class BaseSearch(BaseEstimator):
@@ -577,7 +617,9 @@ class BaseSearch(BaseEstimator):
             "eval_top_mean": float(evaluation[1].mean()) if evaluated else math.nan,
             "eval_top_std": float(evaluation[1].std()) if evaluated else math.nan,
             "eval_episodes": self.eval_episodes if evaluated else 0,
+            "signal_path": math.nan,  # rules written before it existed do not give it
             **info,
+            "eta": float(getattr(opt.rule, "eta", math.nan)),
             "env_steps": self.env_steps_,
             "episodes": int(result["episodes"].sum()),
             "wall_time": self.wall_time_,
@@ -768,6 +810,10 @@ _COMMON_DOC = """
         ratio: near 1 means the step is driven by sampling noise), ``signal_split`` (the inner
         product of the signals of the two halves of the population: an estimate of the
         signal energy that sampling noise does not inflate, near 0 without information),
+        ``signal_path`` (the signal energy of one generation as a fraction of its noise,
+        estimated from the signals of the last 20 or so generations: near 0 without
+        information, and far less noisy than ``signal_split``; NaN for ES), ``eta`` (SATR's
+        step size in that generation; NaN for EC and ES),
         ``kl`` (exact KL between
         successive distributions), ``mean_p`` (mean rho; mean ``|mu|`` for ES), ``entropy``,
         ``env_steps`` (cumulative), ``episodes``, ``wall_time`` (cumulative seconds).
@@ -794,13 +840,16 @@ class SATRSearch(BaseSearch):
         Population size: candidates sampled and evaluated per generation. With
         ``eta="budget"`` a small population explores for more generations at the same
         budget; 32 was ahead of 64 and 128 in the defaults grid (docs/tuning.md).
-    eta : "budget" or float, default="budget"
+    eta : "budget", "signal" or float, default="budget"
         Step size of the SATR update. At populations far smaller than the number of
         connections it sets how fast the distribution stops exploring (docs/tuning.md).
         ``"budget"`` sets it anew every generation from the population and the share of the
         budget (``n_generations``, ``total_timesteps`` or ``max_time``) the generation uses,
         so that the distribution settles when the budget ends, whatever the population
-        and the budget (:func:`budget_eta`). A number fixes it: the distribution then
+        and the budget (:func:`budget_eta`). ``"signal"`` spends the same total step, but
+        gives each generation more or less of it as the signal-path estimate of the
+        signal energy (``signal_path`` in ``history_``) is above or below its mean so far
+        (:func:`signal_eta`; docs/concepts.md). A number fixes it: the distribution then
         settles after a number of generations set by ``eta`` and ``pop`` alone (about 40 at
         ``eta=15, pop=64``), whatever the budget.
     rho_eps : float, default=1e-3
@@ -830,8 +879,8 @@ class SATRSearch(BaseSearch):
 
     def _validate_strategy_params(self):
         if isinstance(self.eta, str):
-            if self.eta != "budget":
-                raise ValueError(f"eta must be a positive number or 'budget', got "
+            if self.eta not in ("budget", "signal"):
+                raise ValueError(f"eta must be a positive number, 'budget' or 'signal', got "
                                  f"{self.eta!r}.")
         else:
             _check_param("eta", self.eta, low=0, low_open=True)
@@ -841,13 +890,36 @@ class SATRSearch(BaseSearch):
     _optimizer = optim.SATR
 
     def _optimizer_params(self):
-        eta = budget_eta(self.pop, None) if self.eta == "budget" else self.eta
+        eta = budget_eta(self.pop, None) if isinstance(self.eta, str) else self.eta
         return {"eta": eta, "rho_eps": self.rho_eps, "antithetic": self.antithetic}
 
     def _set_step_size(self, opt):
         if self.eta == "budget":
-            # the optimiser's own eta too, so that its get_params and files say what it used
-            opt.eta = opt.rule.eta = budget_eta(self.pop, self._budget_fraction_per_generation())
+            eta = budget_eta(self.pop, self._budget_fraction_per_generation())
+        elif self.eta == "signal":
+            eta = signal_eta(self.pop, self._budget_fraction_per_generation(),
+                             self._progress_fraction(), *self._signal_so_far())
+        else:
+            return
+        # the optimiser's own eta too, so that its get_params and files say what it used
+        opt.eta = opt.rule.eta = eta
+
+    def _signal_so_far(self):
+        """``(spent, estimate, reference)`` for :func:`signal_eta`, from ``history_``: the
+        log-odds variance this fit's generations spent, the last signal-path estimate and
+        the mean of its positive part over the generations whose path has a full memory."""
+        hist = self.history_
+        start = self._budget["start"][0]
+        gens = np.asarray(hist["generation"], dtype=np.int64)
+        etas = np.asarray(hist["eta"], dtype=np.float64)
+        this_fit = gens > start
+        spent = float(np.nansum(etas[this_fit] ** 2)) * _rank_energy(self.pop) / self.pop ** 2
+        path = np.asarray(hist["signal_path"], dtype=np.float64)
+        full = path[gens >= round(1.0 / PATH_DECAY)]
+        full = full[np.isfinite(full)]
+        reference = float(np.mean(np.maximum(full, 0.0))) if full.size else math.nan
+        estimate = float(path[-1]) if path.size else math.nan
+        return spent, estimate, reference
 
 
 class ECSearch(BaseSearch):

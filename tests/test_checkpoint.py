@@ -233,3 +233,36 @@ def test_ctrl_c_inside_a_generation_then_resume_is_bit_identical(tmp_path, monke
     assert est.n_generations_ == 2
     est.resume()
     same_run(full, est)
+
+
+@pytest.mark.parametrize("Est", [SATRSearch, ECSearch], ids=lambda c: c.__name__)
+def test_checkpoint_from_before_the_signal_path_resumes(Est, tmp_path):
+    # checkpoints written before the signal path existed hold no state/path arrays and no
+    # state_names: they load, the path starts from zero, and the new generations log it
+    def stop_at_2(est, record):
+        if record["generation"] == 2:
+            raise KeyboardInterrupt
+
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        Est(**TINY, n_generations=3, checkpoint_dir=tmp_path,
+            callbacks=[stop_at_2]).fit("CartPole-v1")
+    meta, arrays = ckpt.read_checkpoint(tmp_path)
+    assert set(meta["state_names"]) >= {"rho", "path", "path_count"}
+    assert int(arrays["state/path_count"]) == 2
+    old_meta = {k: v for k, v in meta.items()
+                if k not in ("format", "version", "state_names")}
+    for key in ("signal_path", "eta"):
+        del old_meta["history"][key]
+    old_arrays = {k: v for k, v in arrays.items()
+                  if k not in ("state/path", "state/path_count")}
+    ckpt.write_checkpoint(tmp_path, old_meta, old_arrays)
+    est = load_checkpoint(tmp_path)
+    assert int(est._state["path_count"]) == 0 and not est._state["path"].any()
+    est.resume()
+    assert np.isnan(est.history_["signal_path"][:2]).all()
+    assert np.isfinite(est.history_["signal_path"][2])
+    # a file that declares arrays it does not hold is refused
+    ckpt.write_checkpoint(tmp_path, {**old_meta, "state_names": meta["state_names"]},
+                          old_arrays)
+    with pytest.raises(ValueError, match="missing members"):
+        load_checkpoint(tmp_path)

@@ -204,7 +204,7 @@ def test_plot_history_from_an_estimator(tmp_path):
                "eval_episodes": 0 if g < 3 else 5, "eval_top_mean": nan if g < 3 else 45.0,
                "eval_top_std": nan if g < 3 else 3.0, "return_det": 15.0 * g,
                "signal_energy": 2.0 / g, "noise_energy": 1.9 / g, "signal_to_noise": 2.0 / 1.9,
-               "signal_split": 0.1 / g,
+               "signal_split": 0.1 / g, "signal_path": 0.01 / g, "eta": 3.0,
                "kl": 1.0 / g, "mean_p": 0.5, "entropy": 0.69, "env_steps": 100 * g,
                "episodes": 8, "wall_time": 0.5 * g}
         for key in HISTORY_KEYS:

@@ -209,3 +209,24 @@ def test_antithetic_needs_an_even_population_and_loads_from_older_files(tmp_path
     path = optim.save(plain, tmp_path / "old.npz")
     monkeypatch.undo()
     assert optim.load(path).antithetic is False
+
+
+def test_optimizer_file_from_before_the_signal_path_loads(tmp_path):
+    from satrlearn._files import write_archive
+
+    opt = SATR(10, pop=4, random_state=0)
+    opt.ask()
+    opt.tell(np.arange(4.0))
+    path = optim.save(opt, tmp_path / "o.npz")
+    meta, arrays = {}, {}
+    with np.load(path) as z:
+        meta = json.loads(z["meta"].tobytes().decode())
+        arrays = {k: z[k] for k in z.files if k.startswith("state/")}
+    del meta["state_names"], arrays["state/path"], arrays["state/path_count"]
+    write_archive(tmp_path / "old.npz", meta, arrays)
+    loaded = optim.load(tmp_path / "old.npz")
+    np.testing.assert_array_equal(loaded.state["rho"], opt.state["rho"])
+    assert int(loaded.state["path_count"]) == 0
+    with pytest.raises(ValueError, match="unknown"):
+        write_archive(tmp_path / "bad.npz", {**meta, "state_names": ["rho", "what"]}, arrays)
+        optim.load(tmp_path / "bad.npz")

@@ -8,7 +8,8 @@ import pytest
 
 import satrlearn.optim as optim
 from satrlearn import ECSearch, SATRSearch, load_checkpoint
-from satrlearn.search import BUDGET_FIRST_FRACTION, budget_eta
+from satrlearn.search import (BUDGET_FIRST_FRACTION, BUDGET_LOGIT_VARIANCE, SIGNAL_RANGE,
+                              budget_eta, signal_eta)
 from satrlearn.strategies.bernoulli import bernoulli_entropy
 
 from .stub_env import StubEnv
@@ -102,8 +103,56 @@ def test_budget_eta_resumes_bit_identically(tmp_path):
     np.testing.assert_array_equal(est.policy_.params, full.policy_.params)
 
 
+def test_signal_eta_is_the_budget_share_scaled_by_the_signal():
+    # nothing spent, no reference yet: the budget's step
+    assert signal_eta(32, 0.01, 0.0, 0.0, 0.3, float("nan")) == pytest.approx(
+        budget_eta(32, 0.01))
+    assert signal_eta(32, None, 0.0, 0.0, 0.3, 0.0) == pytest.approx(budget_eta(32, None))
+    # half the budget used and half the variance spent: the same share as at the start
+    half = signal_eta(32, 0.01, 0.5, BUDGET_LOGIT_VARIANCE / 2, 1.0, 1.0)
+    assert half == pytest.approx(budget_eta(32, 0.01))
+    # twice the reference signal: twice the variance; far above or below: clipped
+    assert signal_eta(32, 0.01, 0.0, 0.0, 2e-3, 1e-3) == pytest.approx(
+        np.sqrt(2) * budget_eta(32, 0.01))
+    assert signal_eta(32, 0.01, 0.0, 0.0, 1.0, 1e-3) == pytest.approx(
+        np.sqrt(SIGNAL_RANGE) * budget_eta(32, 0.01))
+    assert signal_eta(32, 0.01, 0.0, 0.0, -1.0, 1e-3) == pytest.approx(
+        budget_eta(32, 0.01) / np.sqrt(SIGNAL_RANGE))
+    # never more than what is left, nothing once it is spent
+    assert signal_eta(32, 0.5, 0.9, BUDGET_LOGIT_VARIANCE - 1.0, 1.0, 0.1) == pytest.approx(
+        budget_eta(32, 1.0 / BUDGET_LOGIT_VARIANCE))
+    assert signal_eta(32, 0.01, 0.2, BUDGET_LOGIT_VARIANCE + 1.0, 1.0, 1.0) == 0.0
+
+
+def test_signal_eta_spends_the_budget_and_resumes_bit_identically(tmp_path):
+    gens = 30
+    full = SATRSearch(**TINY, eta="signal", n_generations=gens).fit(stub)
+    etas = np.array(full.history_["eta"])
+    assert np.all(np.isfinite(etas)) and np.all(etas >= 0)
+    # the first 20 generations (no full path memory yet) take the budget's step exactly
+    first = [signal_eta(6, 1 / gens, k / gens, (etas[:k] ** 2).sum() * (7 / 60) / 6,
+                        0.0, float("nan")) for k in range(20)]
+    np.testing.assert_allclose(etas[:20], first)
+    assert etas[:20] == pytest.approx(np.full(20, budget_eta(6, 1 / gens)))
+    assert np.ptp(etas[20:]) > 0  # then the signal estimate moves it
+    spent = (etas ** 2).sum() * (7 / 60) / 6  # sum w^2 / N^2 for 6 candidates without ties
+    assert BUDGET_LOGIT_VARIANCE / SIGNAL_RANGE <= spent <= BUDGET_LOGIT_VARIANCE * (1 + 1e-9)
+
+    def stop_at_25(est, record):
+        if record["generation"] == 25:
+            raise KeyboardInterrupt
+
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        SATRSearch(**TINY, eta="signal", n_generations=gens, checkpoint_dir=tmp_path,
+                   callbacks=[stop_at_25]).fit(stub)
+    est = load_checkpoint(tmp_path)
+    est.resume(stub)
+    np.testing.assert_array_equal(est.history_["eta"], full.history_["eta"])
+    np.testing.assert_array_equal(est.policy_.params, full.policy_.params)
+
+
 @pytest.mark.parametrize("value, error, message", [
-    ("fast", ValueError, "eta must be a positive number or 'budget'"),
+    ("fast", ValueError, "eta must be a positive number, 'budget' or 'signal'"),
     (-1.0, ValueError, "eta must be > 0"),
 ])
 def test_bad_eta_names_the_parameter(value, error, message):

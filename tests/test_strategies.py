@@ -187,3 +187,52 @@ def test_noise_energy_is_the_signal_energy_of_an_uninformative_ranking(make):
     state = _spread_state(strat, 400, rng)
     drowned = _snr_runs(strat, state, lambda x, r: x[:, 0], 16, 100, rng)
     assert drowned < 1.1
+
+
+def test_signal_path_estimates_the_signal_energy_without_bias():
+    # z = mu + unit noise per generation: the estimate averages to ||mu||^2 / d
+    from satrlearn.strategies.bernoulli import PATH_DECAY, signal_path
+
+    rng = np.random.default_rng(0)
+    d = 4000
+    var = rng.uniform(0.001, 0.25, d)
+    mu = np.zeros(d)
+    mu[:100] = 0.6  # ||mu||^2 / d = 0.009
+    estimates = []
+    for _ in range(30):
+        path, count = np.zeros(d), 0
+        for _ in range(80):
+            g = (mu + rng.standard_normal(d)) * np.sqrt(var)
+            path, count, estimate = signal_path(path, count, g, var)
+        estimates.append(estimate)
+    se = np.std(estimates) / np.sqrt(len(estimates))
+    assert abs(np.mean(estimates) - 0.009) < 4 * se
+    assert se < 0.0005  # about PATH_DECAY / sqrt(2 d) per run: 0.00056
+    assert PATH_DECAY / np.sqrt(2 * d) < 0.001
+
+
+def test_signal_path_is_zero_without_information_and_positive_with_it():
+    # the ranking is noise: the path estimate is 0 within its error; a fitness that favours
+    # half the connections: it is clearly positive, where one generation's split-half
+    # estimate cannot tell
+    from satrlearn.optim import SATR as SATROpt
+
+    rng = np.random.default_rng(1)
+    n = 3000
+    weights = np.where(np.arange(n) < n // 2, 1.0, 0.0)
+    noise, signal, split = [], [], []
+    for fitness in ("noise", "signal"):
+        opt = SATROpt(n, pop=32, eta=1.0, random_state=2)
+        for _ in range(200):
+            X = opt.ask()
+            f = rng.standard_normal(32) * 2.0
+            if fitness == "signal":
+                f = f + X @ weights * 0.08
+            info = opt.tell(f)
+            (noise if fitness == "noise" else signal).append(info["signal_path"])
+            split.append(info["signal_split"] / info["noise_energy"])
+    noise, signal, split = np.array(noise[40:]), np.array(signal[40:]), np.array(split[240:])
+    assert abs(noise.mean()) < 4 * noise.std() / np.sqrt(len(noise) / 20)  # ~8 independent
+    assert signal.mean() > 5 * noise.std()
+    assert 0 < signal.mean() < 0.05
+    assert split.std() > 5 * signal.mean()  # one generation's split-half: far noisier

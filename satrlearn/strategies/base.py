@@ -23,6 +23,9 @@ class Strategy:
     binary = True
     """True when samples are binary masks (bitset kernel), False for real weights."""
 
+    optional_state_names: tuple = ()
+    """State arrays that files written by older versions may lack (see :meth:`optional_state`)."""
+
     def init(self, dim: int, rng: np.random.Generator) -> dict:
         """The initial state ``{name: array}`` of a search over ``dim`` parameters."""
         raise NotImplementedError
@@ -33,6 +36,11 @@ class Strategy:
         Checkpoint readers use it to check a file's members before reading them.
         """
         raise NotImplementedError
+
+    def optional_state(self, dim: int) -> dict:
+        """The starting values of the :attr:`optional_state_names` arrays, used when a file
+        written before they existed is read."""
+        return {}
 
     def check_state(self, state: dict) -> None:
         """Raise ``ValueError`` when ``state`` holds values this distribution cannot have.
@@ -82,6 +90,27 @@ class Strategy:
         if not self.binary:
             return None
         return np.packbits(params, axis=1, bitorder="little")
+
+
+def stored_state_spec(strategy: Strategy, dim: int, names=None) -> dict:
+    """``{name: (dtype, shape)}`` of the state arrays a file holds.
+
+    ``names`` is the list of state arrays the file's meta declares (files written since
+    optional arrays exist declare it); without it, the file predates the optional arrays
+    (:attr:`Strategy.optional_state_names`) and holds the others.
+    """
+    spec = strategy.state_spec(dim)
+    optional = set(strategy.optional_state_names)
+    if names is None:
+        return {k: v for k, v in spec.items() if k not in optional}
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"state_names must be a list of strings, got {names!r}.")
+    unknown = sorted(set(names) - set(spec))
+    missing = sorted(set(spec) - optional - set(names))
+    if unknown or missing:
+        raise ValueError(f"the file declares state arrays {sorted(names)}; this search has "
+                         f"{sorted(spec)} (unknown: {unknown}, missing: {missing})")
+    return {k: v for k, v in spec.items() if k in names}
 
 
 def adam_spec(dim: int) -> dict:

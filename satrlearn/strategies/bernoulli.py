@@ -23,24 +23,65 @@ def local_kl(step: np.ndarray, rho: np.ndarray) -> float:
     return float(0.5 * np.sum(step * step / (rho * (1.0 - rho))))
 
 
-def bernoulli_noise_energy(rho: np.ndarray, weights, antithetic: bool = False) -> float:
-    """Expected ``||g||^2`` if the weights carried no information about the samples.
+def bernoulli_noise_variance(rho: np.ndarray, weights, antithetic: bool = False) -> np.ndarray:
+    """Per connection, the variance of ``g_i`` if the weights carried no information.
 
     With ``g = (1/N) sum_n w_n (theta_n - rho)`` and the weights independent of the
     ``theta_n ~ Bernoulli(rho)``, ``E[g_i^2] = sum_n w_n^2 / N^2 * rho_i (1 - rho_i)``.
-    For centred ranks that is ``(N + 1) / (12 N (N - 1)) * sum_i rho_i (1 - rho_i)``,
-    ``D / (48 N)`` at ``rho = 0.5``.
 
     With ``antithetic`` pairs (candidates ``2k`` and ``2k + 1`` drawn from ``u`` and
     ``1 - u``), each pair adds ``2 w_2k w_2k+1 Cov_i / N^2`` where
     ``Cov_i = max(0, 2 rho_i - 1) - rho_i^2`` (``-rho_i (1 - rho_i)`` for ``rho_i <= 0.5``).
     """
     w = np.asarray(weights, dtype=np.float64)
-    energy = w @ w * np.sum(rho * (1.0 - rho))
+    var = (w @ w) * (rho * (1.0 - rho))
     if antithetic:
         cov = np.maximum(0.0, 2.0 * rho - 1.0) - rho * rho
-        energy += 2.0 * (w[0::2] @ w[1::2]) * np.sum(cov)
-    return float(energy / len(w) ** 2)
+        var = var + 2.0 * (w[0::2] @ w[1::2]) * cov
+    return np.maximum(var, 0.0) / len(w) ** 2
+
+
+def bernoulli_noise_energy(rho: np.ndarray, weights, antithetic: bool = False) -> float:
+    """Expected ``||g||^2`` if the weights carried no information about the samples: the sum
+    of :func:`bernoulli_noise_variance`. For centred ranks that is
+    ``(N + 1) / (12 N (N - 1)) * sum_i rho_i (1 - rho_i)``, ``D / (48 N)`` at ``rho = 0.5``.
+    """
+    return float(np.sum(bernoulli_noise_variance(rho, weights, antithetic)))
+
+
+#: Each generation the signal path keeps ``1 - PATH_DECAY`` of itself: a memory of about 20
+#: generations.
+PATH_DECAY = 0.05
+
+
+def signal_path(path: np.ndarray, count: int, g: np.ndarray, noise_variance: np.ndarray,
+                decay: float = PATH_DECAY):
+    """Advance the signal path by one generation; return ``(path, count, estimate)``.
+
+    Each generation's signal is put in units of its own noise, ``z_i = g_i / sqrt(var_i)``
+    (``var`` from :func:`bernoulli_noise_variance`), and added to a decaying sum,
+    ``path <- (1 - decay) path + z``. If the ranking carried no information, the ``z`` of
+    different generations would be independent with unit variance; a direction that the
+    ranking favours generation after generation adds up instead. After ``count``
+    generations, ``E ||path||^2 = d A + ||mu||^2 B^2`` with ``d`` the connections that can
+    move (``var_i > 0``), ``A = sum_k (1 - decay)^(2k)``, ``B = sum_k (1 - decay)^k``
+    (``k < count``) and ``mu = E z`` taken as constant over the memory. The estimate is
+    ``(||path||^2 - d A) / (B^2 d)``: the signal energy of one generation as a fraction of
+    its noise energy, 0 on average when the ranking is noise (it can be negative), with a
+    standard error of about ``decay / sqrt(2 d)`` once the memory is full, where the
+    split-half estimate of one generation has one of about ``2 / sqrt(d)``.
+    """
+    free = noise_variance > 0.0
+    z = np.zeros_like(g)
+    z[free] = g[free] / np.sqrt(noise_variance[free])
+    path = (1.0 - decay) * path + z
+    count = int(count) + 1
+    keep = 1.0 - decay
+    a = (1.0 - keep ** (2 * count)) / (1.0 - keep * keep)
+    b = (1.0 - keep ** count) / decay
+    d = int(np.count_nonzero(free))
+    estimate = float((path @ path - d * a) / (b * b * d)) if d else float("nan")
+    return path, count, estimate
 
 
 class BernoulliStrategy(Strategy):
@@ -58,17 +99,25 @@ class BernoulliStrategy(Strategy):
         self.rho_eps = rho_eps
         self.antithetic = antithetic
 
+    optional_state_names = ("path", "path_count")
+
     def init(self, dim, rng):
-        return {"rho": np.full(dim, 0.5)}
+        return {"rho": np.full(dim, 0.5), **self.optional_state(dim)}
+
+    def optional_state(self, dim):
+        return {"path": np.zeros(dim), "path_count": np.zeros((), dtype=np.int64)}
 
     def state_spec(self, dim):
-        return {"rho": (np.float64, (dim,))}
+        return {"rho": (np.float64, (dim,)), "path": (np.float64, (dim,)),
+                "path_count": (np.int64, ())}
 
     def check_state(self, state):
         super().check_state(state)
         rho = state["rho"]
         if np.any(rho < 0) or np.any(rho > 1):
             raise ValueError("the connection probabilities rho must lie in [0, 1].")
+        if "path_count" in state and state["path_count"] < 0:
+            raise ValueError("the signal path's generation count cannot be negative.")
 
     def distribution(self, state):
         return {"rho": state["rho"]}
@@ -142,15 +191,22 @@ class BernoulliStrategy(Strategy):
         rho = state["rho"]
         g, split = self.signal_and_split(rho, seeds, weights, samples, signs)
         new = dict(state)
+        variance = bernoulli_noise_variance(rho, weights, self.antithetic)
+        path_estimate = float("nan")
+        if "path" in state:  # a state built by hand may leave the path out
+            new["path"], count, path_estimate = signal_path(state["path"], state["path_count"],
+                                                            g, variance)
+            new["path_count"] = np.asarray(count, dtype=np.int64)
         delta = self.step(new, g)
         new["rho"] = np.clip(rho + delta, self.rho_eps, 1.0 - self.rho_eps)
         energy = float(g @ g)
-        noise = bernoulli_noise_energy(rho, weights, self.antithetic)
+        noise = float(np.sum(variance))
         info = {
             "signal_energy": energy,
             "noise_energy": noise,
             "signal_to_noise": energy / noise if noise > 0 else float("nan"),
             "signal_split": split,
+            "signal_path": path_estimate,
             "kl": bernoulli_kl(new["rho"], rho),
             "mean_p": float(new["rho"].mean()),
             "entropy": bernoulli_entropy(new["rho"]),
