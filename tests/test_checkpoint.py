@@ -235,17 +235,24 @@ def test_ctrl_c_inside_a_generation_then_resume_is_bit_identical(tmp_path, monke
     same_run(full, est)
 
 
+def interrupted_fit(est, stop_after):
+    """Fit ``est`` on CartPole-v1 and stop it with Ctrl-C after generation ``stop_after``."""
+
+    def stop(est, record):
+        if record["generation"] == stop_after:
+            raise KeyboardInterrupt
+
+    est.set_params(callbacks=[stop])
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        est.fit("CartPole-v1")
+    return est
+
+
 @pytest.mark.parametrize("Est", [SATRSearch, ECSearch], ids=lambda c: c.__name__)
 def test_checkpoint_from_before_the_signal_path_resumes(Est, tmp_path):
     # checkpoints written before the signal path existed hold no state/path arrays and no
     # state_names: they load, the path starts from zero, and the new generations log it
-    def stop_at_2(est, record):
-        if record["generation"] == 2:
-            raise KeyboardInterrupt
-
-    with pytest.warns(RuntimeWarning, match="interrupted"):
-        Est(**TINY, n_generations=3, checkpoint_dir=tmp_path,
-            callbacks=[stop_at_2]).fit("CartPole-v1")
+    interrupted_fit(Est(**TINY, n_generations=3, checkpoint_dir=tmp_path), stop_after=2)
     meta, arrays = ckpt.read_checkpoint(tmp_path)
     assert set(meta["state_names"]) >= {"rho", "path", "path_count"}
     assert int(arrays["state/path_count"]) == 2
