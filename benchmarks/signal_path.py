@@ -46,17 +46,9 @@ def layers(config) -> dict:
             "out": slice(i3, config.n_params)}
 
 
-def path_estimate(path: np.ndarray, count: int, decay: float) -> float:
-    """The signal-path estimate of a part of the path (every connection free to move)."""
-    keep = 1.0 - decay
-    a = (1.0 - keep ** (2 * count)) / (1.0 - keep * keep)
-    b = (1.0 - keep ** count) / decay
-    return float((path @ path - path.size * a) / (b * b * path.size))
-
-
 def run(task, steps, seed, n_hidden, results):
     from satrlearn import SATRSearch
-    from satrlearn.strategies.bernoulli import PATH_DECAY, bernoulli_entropy
+    from satrlearn.strategies.bernoulli import bernoulli_entropy, path_estimate
 
     rows = []
 
@@ -66,7 +58,7 @@ def run(task, steps, seed, n_hidden, results):
         row = {"generation": record["generation"], "env_steps": record["env_steps"],
                "all": record["signal_path"], "return_max": record["return_max"]}
         for name, part in layers(est.network_config_).items():
-            row[name] = path_estimate(state["path"][part], count, PATH_DECAY)
+            row[name] = path_estimate(state["path"][part], count)
             row["entropy_" + name] = bernoulli_entropy(state["rho"][part])
         rows.append(row)
 

@@ -44,6 +44,11 @@ HISTORY_KEYS = (
     "kl", "mean_p", "entropy", "env_steps", "episodes", "wall_time",
 )
 
+#: The columns of ``history_`` that a search rule's update reports; a rule that does not
+#: report one (ES has no signal path) gets NaN there.
+RULE_KEYS = ("signal_energy", "noise_energy", "signal_to_noise", "signal_split", "signal_path",
+             "kl", "mean_p", "entropy")
+
 #: Generations a fit runs when no budget (generations, steps or time) is given.
 DEFAULT_GENERATIONS = 100
 #: Largest ``reward_offset``: far above any per-step reward scale, and the shaped fitness
@@ -617,7 +622,7 @@ class BaseSearch(BaseEstimator):
             "eval_top_mean": float(evaluation[1].mean()) if evaluated else math.nan,
             "eval_top_std": float(evaluation[1].std()) if evaluated else math.nan,
             "eval_episodes": self.eval_episodes if evaluated else 0,
-            "signal_path": math.nan,  # rules written before it existed do not give it
+            **dict.fromkeys(RULE_KEYS, math.nan),
             **info,
             "eta": float(getattr(opt.rule, "eta", math.nan)),
             "env_steps": self.env_steps_,

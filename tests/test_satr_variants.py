@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import satrlearn.optim as optim
-from satrlearn import ECSearch, SATRSearch, load_checkpoint
+from satrlearn import ECSearch, ESSearch, SATRSearch, load_checkpoint
 from satrlearn.search import (BUDGET_FIRST_FRACTION, BUDGET_LOGIT_VARIANCE, SIGNAL_RANGE,
                               budget_eta, signal_eta)
 from satrlearn.strategies.bernoulli import bernoulli_entropy
@@ -181,3 +181,14 @@ def test_antithetic_history_is_the_same_for_any_n_jobs():
     two = SATRSearch(**TINY, antithetic=True, n_generations=3, n_jobs=2).fit(stub)
     for key in ("return_mean", "signal_energy", "kl"):
         np.testing.assert_array_equal(one.history_[key], two.history_[key])
+
+
+def test_history_gives_nan_where_a_rule_has_no_value():
+    # ES has no signal path and no eta; EC has a signal path but no eta
+    es = ESSearch(**TINY, n_generations=2).fit(stub)
+    assert np.isnan(es.history_["signal_path"]).all() and np.isnan(es.history_["eta"]).all()
+    assert np.isfinite(es.history_["signal_split"]).all()
+    ec = ECSearch(**TINY, n_generations=2).fit(stub)
+    assert np.isfinite(ec.history_["signal_path"]).all() and np.isnan(ec.history_["eta"]).all()
+    satr = SATRSearch(**TINY, eta=3.0, n_generations=2).fit(stub)
+    assert satr.history_["eta"] == [3.0, 3.0]

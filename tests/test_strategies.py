@@ -191,7 +191,7 @@ def test_noise_energy_is_the_signal_energy_of_an_uninformative_ranking(make):
 
 def test_signal_path_estimates_the_signal_energy_without_bias():
     # z = mu + unit noise per generation: the estimate averages to ||mu||^2 / d
-    from satrlearn.strategies.bernoulli import PATH_DECAY, signal_path
+    from satrlearn.strategies.bernoulli import PATH_DECAY, path_estimate, signal_path
 
     rng = np.random.default_rng(0)
     d = 4000
@@ -204,6 +204,7 @@ def test_signal_path_estimates_the_signal_energy_without_bias():
         for _ in range(80):
             g = (mu + rng.standard_normal(d)) * np.sqrt(var)
             path, count, estimate = signal_path(path, count, g, var)
+        assert path_estimate(path, count) == estimate  # every connection free here
         estimates.append(estimate)
     se = np.std(estimates) / np.sqrt(len(estimates))
     assert abs(np.mean(estimates) - 0.009) < 4 * se

@@ -76,12 +76,20 @@ def signal_path(path: np.ndarray, count: int, g: np.ndarray, noise_variance: np.
     z[free] = g[free] / np.sqrt(noise_variance[free])
     path = (1.0 - decay) * path + z
     count = int(count) + 1
+    return path, count, path_estimate(path, count, int(np.count_nonzero(free)), decay)
+
+
+def path_estimate(path: np.ndarray, count: int, free=None, decay: float = PATH_DECAY) -> float:
+    """The estimate :func:`signal_path` returns, from a path (or a part of one, such as one
+    layer's connections) after ``count`` generations; ``free`` is the number of its
+    connections that can move (default: all of them). NaN when none can."""
+    d = path.size if free is None else int(free)
+    if d == 0:
+        return float("nan")
     keep = 1.0 - decay
     a = (1.0 - keep ** (2 * count)) / (1.0 - keep * keep)
     b = (1.0 - keep ** count) / decay
-    d = int(np.count_nonzero(free))
-    estimate = float((path @ path - d * a) / (b * b * d)) if d else float("nan")
-    return path, count, estimate
+    return float((path @ path - d * a) / (b * b * d))
 
 
 class BernoulliStrategy(Strategy):
