@@ -13,9 +13,10 @@ the same wall-clock budget, writing ``RESULTS/<task>/<method>-seed<k>/curve.csv`
 ``run.json``. It is resumable: a run whose ``run.json`` exists with the same budget is
 skipped; an unfinished one (killed, or the session ended) is started again from scratch,
 since a wall-clock curve cannot be stitched together. A finished run with another budget,
-or a SATR run recorded by the earlier runner (its fixed pop=128, eta=30 and ``policy_``
-only), stops ``run`` with a message instead of being mixed in or overwritten. Models go to
-``--models`` (default ``runs/peers``, not committed).
+one from another machine (CPU model or core count: wall-clock budgets do not compare across
+machines), or a SATR run recorded by the earlier runner (its fixed pop=128, eta=30 and
+``policy_`` only) stops ``run`` with a message instead of being mixed in or overwritten.
+Models go to ``--models`` (default ``runs/peers``, not committed).
 
 ``summary`` turns the results into docs/peers.md (``--out``): the return at the matched
 budget per method, the time SATR needs to reach each peer's final return and each peer
@@ -44,7 +45,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(HERE, "peers"))
-from common import read_curve  # noqa: E402
+from common import machine_info, read_curve  # noqa: E402
 
 #: The methods, SATR (the reference every peer is compared with) first.
 METHODS = {"satr": os.path.join(HERE, "peers", "satr_run.py"),
@@ -78,29 +79,41 @@ def old_satr_runner(meta) -> bool:
     return meta.get("method") == "satr" and "curve_policy" not in meta
 
 
-def finished(path, budget) -> bool | None:
-    """True when finished with this budget by the current runner, None when finished with
-    another budget or by SATR's earlier runner, else False."""
+def machine_key(machine) -> tuple:
+    """What makes two wall-clock runs comparable: the CPU model and the core count."""
+    return (machine.get("cpu", "?"), machine.get("cores", "?"))
+
+
+def finished(path, budget, machine=None) -> tuple[bool | None, str]:
+    """``(True, "")`` when finished with this budget by the current runner on this machine,
+    ``(None, why)`` when finished with another budget, by SATR's earlier runner or on
+    another machine (``machine``: this one's ``machine_info()``), else ``(False, "")``."""
     meta = os.path.join(path, "run.json")
     if not os.path.exists(meta):
-        return False
+        return False, ""
     with open(meta) as fh:
         done = json.load(fh)
     if old_satr_runner(done):
-        return None
-    return True if math.isclose(done["budget_seconds"], budget) else None
+        return None, "a run of SATR's earlier runner (fixed pop=128, eta=30, policy_ only)"
+    if not math.isclose(done["budget_seconds"], budget):
+        return None, f"a run with another budget ({done['budget_seconds']:g} s)"
+    if machine is not None and done.get("machine") and \
+            machine_key(done["machine"]) != machine_key(machine):
+        cpu, cores = machine_key(done["machine"])
+        return None, (f"a run from another machine ({cpu}, {cores} cores; wall-clock "
+                      "budgets do not compare across machines)")
+    return True, ""
 
 
 def cmd_run(args):
     plan = [(t, s, m) for t in args.tasks for s in args.seeds for m in args.methods]
-    todo = []
+    todo, here = [], machine_info()
     for task, seed, method in plan:
         path = run_dir(args.results, task, method, seed)
-        state = finished(path, args.budget_seconds)
+        state, why = finished(path, args.budget_seconds, here)
         if state is None:
-            sys.exit(f"{path} holds a finished run with another budget or from SATR's earlier "
-                     "runner (fixed pop=128, eta=30, policy_ only); use another --results "
-                     "folder, or move it aside (it is kept, not overwritten).")
+            sys.exit(f"{path} holds {why}; use another --results folder, or move it aside "
+                     "(it is kept, not overwritten).")
         if not state:
             todo.append((task, seed, method))
     total = len(todo) * args.budget_seconds
@@ -464,13 +477,19 @@ def setup_lines(runs):
     metas = {}
     for r in runs.values():
         metas.setdefault(r["meta"]["method"], r["meta"])
-    mach = next((m.get("machine") for m in metas.values() if m.get("machine")), {})
+    machines = {}
+    for r in runs.values():
+        mach = r["meta"].get("machine") or {}
+        machines.setdefault(machine_key(mach) + (mach.get("python", "?"),), []).append(r)
     v = {}
     for m in metas.values():
         v.update(m.get("versions", {}))
-    return [f"Machine: {mach.get('cpu', '?')}, {mach.get('cores', '?')} cores, Python "
-            f"{mach.get('python', '?')}. Versions: "
-            + ", ".join(f"{k} {v[k]}" for k in sorted(v)) + "."]
+    where = [f"{cpu}, {cores} cores, Python {py}" for cpu, cores, py in machines]
+    line = ("Machine: " + where[0] + "." if len(where) == 1 else
+            "**Machines differ between runs** (wall-clock results do not compare across "
+            "them): " + "; ".join(f"{w} ({len(rs)} runs)"
+                                  for w, rs in zip(where, machines.values())) + ".")
+    return [line + " Versions: " + ", ".join(f"{k} {v[k]}" for k in sorted(v)) + "."]
 
 
 def satr_bullet(runs):
