@@ -84,7 +84,7 @@ def machine_key(machine) -> tuple:
     return (machine.get("cpu", "?"), machine.get("cores", "?"))
 
 
-def finished(path, budget, machine=None) -> tuple[bool | None, str]:
+def finished(path, budget, machine) -> tuple[bool | None, str]:
     """``(True, "")`` when finished with this budget by the current runner on this machine,
     ``(None, why)`` when finished with another budget, by SATR's earlier runner or on
     another machine (``machine``: this one's ``machine_info()``), else ``(False, "")``."""
@@ -97,8 +97,7 @@ def finished(path, budget, machine=None) -> tuple[bool | None, str]:
         return None, "a run of SATR's earlier runner (fixed pop=128, eta=30, policy_ only)"
     if not math.isclose(done["budget_seconds"], budget):
         return None, f"a run with another budget ({done['budget_seconds']:g} s)"
-    if machine is not None and done.get("machine") and \
-            machine_key(done["machine"]) != machine_key(machine):
+    if done.get("machine") and machine_key(done["machine"]) != machine_key(machine):
         cpu, cores = machine_key(done["machine"])
         return None, (f"a run from another machine ({cpu}, {cores} cores; wall-clock "
                       "budgets do not compare across machines)")
