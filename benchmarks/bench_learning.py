@@ -23,6 +23,9 @@ interrupted midway has no JSON and starts again from scratch.
     python benchmarks/bench_learning.py run --algo ec --tasks Hopper-v5 --seeds 0
     # another population or step: the runs are labelled satr-pop32-etabudget and the like
     python benchmarks/bench_learning.py run --pop 32 --eta budget
+    # the input gain: runs whose k_in is not 0.1 (the records before 2026-12-04) get a
+    # -kin<K> label, the library's default 0.3 included (satr-kin0.3, ec-kin0.3, ...)
+    python benchmarks/bench_learning.py run --algo ec --k-in 0.3
     # 3 minutes on every task, Walker2d-v5 included (the schedule of eta="budget" spreads
     # over the budget, so a point inside a longer run is not a shorter run)
     python benchmarks/bench_learning.py run --minutes 3 --same-budget --algo es
@@ -55,6 +58,7 @@ TASKS = ("Hopper-v5", "Walker2d-v5", "HalfCheetah-v5")
 ALGOS = {"satr": "SATRSearch", "ec": "ECSearch", "es": "ESSearch"}
 MINUTES = 10.0                      # the budget, and the last time point but on Walker2d
 LONGER_TASKS = ("Walker2d-v5",)     # these also get a time point at 1.5 x MINUTES
+LEGACY_K_IN = 0.1                   # the input gain of every record before 2026-12-04
 EVAL_EPISODES = 10
 EVAL_SEED = 10_000                  # evaluation seed = EVAL_SEED + training seed
 
@@ -104,31 +108,43 @@ def run_name(task, algo, seed, minutes, longer=True):
     return f"{task}_{algo}_seed{seed}_{budget:g}min"
 
 
-def run_label(algo, pop=None, eta=None):
+def run_label(algo, pop=None, eta=None, k_in=None):
     """``algo``, or ``algo-pop<N>-eta<X>`` when the population or SATR's step is not the
-    default."""
+    default, with ``-kin<K>`` when the network's input gain is not ``LEGACY_K_IN``."""
     label = algo
     if pop is not None:
         label += f"-pop{pop}"
     if eta is not None:
         label += f"-eta{eta if isinstance(eta, str) else format(eta, 'g')}"
+    if k_in is not None and k_in != LEGACY_K_IN:
+        label += f"-kin{k_in:g}"
     return label
 
 
-def make_estimator(algo, seed, max_time, callbacks, pop=None, eta=None):
-    """The estimator of ``algo`` with its defaults (but ``pop`` and ``eta`` when given),
-    stopped by ``max_time`` seconds."""
+def default_k_in():
+    """The library's default input gain (``NetworkConfig.k_in``)."""
+    import dataclasses
+
+    from satrlearn.network import NetworkConfig
+    return next(f.default for f in dataclasses.fields(NetworkConfig) if f.name == "k_in")
+
+
+def make_estimator(algo, seed, max_time, callbacks, pop=None, eta=None, k_in=None):
+    """The estimator of ``algo`` with its defaults (but ``pop``, ``eta`` and the input gain
+    ``k_in`` when given), stopped by ``max_time`` seconds."""
     import satrlearn
 
     cls = getattr(satrlearn, ALGOS[algo])
     extra = {} if pop is None else {"pop": pop}
     if eta is not None:
         extra["eta"] = eta
+    if k_in is not None:
+        extra["network_params"] = {"k_in": k_in}
     return cls(max_time=max_time, n_jobs=-1, random_state=seed, verbose=0,
                callbacks=callbacks, **extra)
 
 
-def run_one(task, algo, seed, minutes, results, pop=None, eta=None, longer=True):
+def run_one(task, algo, seed, minutes, results, pop=None, eta=None, longer=True, k_in=None):
     """Train, keep the best policy at each time point, evaluate, write JSON and CSV.
 
     Parameters
@@ -141,8 +157,8 @@ def run_one(task, algo, seed, minutes, results, pop=None, eta=None, longer=True)
         Budget scale (see :func:`time_points`).
     results : str
         Folder of the results.
-    pop, eta : optional
-        Population and SATR's ``eta`` when not the estimator's defaults.
+    pop, eta, k_in : optional
+        Population, SATR's ``eta`` and the input gain when not the estimator's defaults.
     longer : bool, default=True
         Whether the tasks in ``LONGER_TASKS`` get 1.5 times the budget.
 
@@ -154,7 +170,7 @@ def run_one(task, algo, seed, minutes, results, pop=None, eta=None, longer=True)
     from satrlearn import RSNNPolicy, evaluate_policy
     from satrlearn.callbacks import write_history
 
-    label = run_label(algo, pop, eta)
+    label = run_label(algo, pop, eta, default_k_in() if k_in is None else k_in)
     name = run_name(task, label, seed, minutes, longer)
     policy_dir = os.path.join(results, name)
     os.makedirs(policy_dir, exist_ok=True)
@@ -173,7 +189,7 @@ def run_one(task, algo, seed, minutes, results, pop=None, eta=None, longer=True)
                          "env_steps": int(record["env_steps"])})
         return True
 
-    est = make_estimator(algo, seed, 60 * points[-1], [keep_best], pop, eta)
+    est = make_estimator(algo, seed, 60 * points[-1], [keep_best], pop, eta, k_in)
     t0 = time.perf_counter()
     est.fit(task)
     fit_seconds = time.perf_counter() - t0
@@ -206,15 +222,16 @@ def cmd_run(args):
     runs = [(task, seed) for seed in args.seeds for task in args.tasks]
     longer = not args.same_budget
     for i, (task, seed) in enumerate(runs, 1):
-        name = run_name(task, run_label(args.algo, args.pop, args.eta), seed, args.minutes,
-                        longer)
+        k_in = default_k_in() if args.k_in is None else args.k_in
+        name = run_name(task, run_label(args.algo, args.pop, args.eta, k_in), seed,
+                        args.minutes, longer)
         if os.path.isfile(os.path.join(args.results_dir, name + ".json")):
             print(f"[{i}/{len(runs)}] {name}: done, skipped", flush=True)
             continue
         print(f"[{i}/{len(runs)}] {name}: training for "
               f"{time_points(task, args.minutes, longer)[-1]:g} min ...", flush=True)
         record = run_one(task, args.algo, seed, args.minutes, args.results_dir, args.pop,
-                         args.eta, longer)
+                         args.eta, longer, args.k_in)
         if record is None:
             print(f"{name}: interrupted; it will start again from scratch next time.")
             return 130
@@ -278,22 +295,25 @@ def summary_table(records):
     return "\n".join(lines)
 
 
-#: the labels of each method's defaults, in the order they are looked up
+#: the labels of each method's defaults, in the order they are looked up: with the input
+#: gain of the records before 2026-12-04 (0.1) and with today's (``-kin0.3``)
 DEFAULT_LABELS = {"SATR": ("satr", "satr-pop32-etabudget"), "EC": ("ec",), "ES": ("es",)}
+KIN_LABELS = {"SATR": ("satr-kin0.3", "satr-pop32-etabudget-kin0.3"), "EC": ("ec-kin0.3",),
+              "ES": ("es-kin0.3",)}
 
 
-def versus_table(records):
+def versus_table(records, labels=None):
     """SATR's defaults against the better of EC and ES, at the same budget and time point.
 
     One row per task, budget and late time point (more than 60 % of the budget: the budget
     itself, and 10 minutes of a 15-minute run): each method's mean ± std over seeds and
     whether SATR's mean is at least the larger of EC's and ES's. Only runs of the methods'
-    defaults count (labels in :data:`DEFAULT_LABELS`).
+    defaults count (``labels``, default :data:`DEFAULT_LABELS`).
     """
+    labels = DEFAULT_LABELS if labels is None else labels
     cells = defaultdict(lambda: defaultdict(list))  # (task, budget, at) -> method -> returns
     for rec in records:
-        method = next((m for m, labels in DEFAULT_LABELS.items() if rec["algo"] in labels),
-                      None)
+        method = next((m for m, names in labels.items() if rec["algo"] in names), None)
         if method is None:
             continue
         for point in rec["time_points"]:
@@ -347,7 +367,10 @@ def summary_text(records):
             "SATR's defaults (population 32, `eta=\"budget\"`) against EC's and ES's "
             "(population 64), true return at the same budget and time point, mean ± std "
             "over seeds (number of seeds); the last column gives SATR's mean less the "
-            "better of the other two:\n\n" + versus_table(records) + "\n")
+            "better of the other two (input gain `k_in=0.1`, the records before 2026-12-04):"
+            "\n\n" + versus_table(records) + "\n\nThe same with the input gain `k_in=0.3` "
+            "(labels `-kin0.3`, the default since 2026-12-04):\n\n"
+            + versus_table(records, KIN_LABELS) + "\n")
 
 
 def cmd_summary(args):
@@ -374,6 +397,9 @@ def main(argv=None):
     run.add_argument("--eta", type=lambda t: t if t in ("budget", "signal") else float(t),
                      default=None,
                      help="SATR's eta, a number, 'budget' or 'signal' (default: SATRSearch's)")
+    run.add_argument("--k-in", type=float, default=None,
+                     help="the network's input gain (default: the library's, 0.3 since "
+                          "2026-12-04; runs with another gain than 0.1 are labelled -kin<K>)")
     run.add_argument("--minutes", type=float, default=MINUTES,
                      help=f"budget in minutes (default {MINUTES:g}; x1.5 on "
                           + ", ".join(LONGER_TASKS) + "); time points at half and all of it")

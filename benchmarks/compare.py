@@ -55,6 +55,9 @@ IMG = os.path.join(ROOT, "docs", "img", "claims")
 EVAL_EPISODES = 10  # runs before 2026-12 used 5 (their CSVs have no best_eval)
 EVAL_SEED = 10_000          # episodes of the final evaluation: never seen during the search
 CHECKPOINT_EVERY = 5
+#: the network's input gain of every cell: the library's default when the grid began (it is
+#: 0.3 since 2026-12-04), kept so that the cells still to run match the finished ones
+GRID_K_IN = 0.1
 META_KEYS = ("task", "method", "delta", "pop", "seed", "budget_steps", "n_params", "commit")
 #: columns computed here in CSVs written before satrlearn logged them in ``history_``
 LATER_KEYS = ("noise_energy", "signal_to_noise", "signal_path", "eta")
@@ -123,7 +126,8 @@ def make_estimator(cell: Cell, n_jobs: int, checkpoint_dir, callbacks):
     from satrlearn import ECSearch, ESSearch, SATRSearch
     common = dict(pop=cell.pop, total_timesteps=cell.budget, random_state=cell.seed,
                   n_jobs=n_jobs, checkpoint_dir=checkpoint_dir,
-                  checkpoint_every=CHECKPOINT_EVERY, callbacks=callbacks)
+                  checkpoint_every=CHECKPOINT_EVERY, callbacks=callbacks,
+                  network_params={"k_in": GRID_K_IN})
     if cell.method == "satr":
         return SATRSearch(**common)
     if cell.method == "ec":
@@ -704,7 +708,8 @@ def render(groups, partial, missing, plots, reading, args, behaviour_rows=()):
         f"`sigma={es['sigma']:g}`, `learning_rate={es['learning_rate']:g}`, "
         f"`weight_decay={es['weight_decay']:g}`; `rho_eps={sp['rho_eps']:g}`, "
         f"`n_episodes=1`, `eval_every={sp['eval_every']}` generations on "
-        f"{sp['eval_episodes']} episodes. The only swept value is EC+TR's δ.")
+        f"{sp['eval_episodes']} episodes; the network's input gain `k_in={GRID_K_IN:g}` (the "
+        "library's default until 2026-12-04, 0.3 since). The only swept value is EC+TR's δ.")
     add(f"- Return: `best_policy_` (the network the fit's periodic evaluations chose; runs "
         f"without it: the final deterministic network) over {EVAL_EPISODES} fresh episodes "
         f"(seeds {EVAL_SEED}+), mean over the episodes; the tables give mean ± sample std over "

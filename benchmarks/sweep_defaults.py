@@ -1,13 +1,16 @@
 """A small hyperparameter grid at a fixed env-step budget, to check the estimators' defaults.
 
-Each config is named ``<algo>-pop<N>-<eta|lr><step>-h<hidden>[-anti][-ep<k>][-eps<x>]``:
+Each config is named
+``<algo>-pop<N>-<eta|lr><step>-h<hidden>[-anti][-ep<k>][-eps<x>][-lv<x>][-kin<x>]``:
 the algorithm (``satr``, ``ec``, ``es``), the population, the step size (``eta`` for SATR,
 a number, ``budget`` or ``signal``; ``learning_rate`` for EC and ES), ``n_hidden``, with ``-anti``
 antithetic sampling (SATR and EC), with ``-ep<k>`` ``k`` episodes per candidate and with ``-eps<x>``
 ``rho_eps=x`` (SATR and EC: the clip that keeps every connection at least that uncertain,
 an exploration floor), and with ``-lv<x>`` (SATR, ``etabudget``) the log-odds variance the
 budget's step schedule aims for instead of ``satrlearn.search.BUDGET_LOGIT_VARIANCE`` (a
-probe: the module constant is set for the fit); every other
+probe: the module constant is set for the fit), and with ``-kin<x>`` the network's input gain
+``k_in`` (without it 0.1, the gain of every run before 2026-12-04, when the library's default
+became 0.3: ``-kin0.3`` is today's default network); every other
 parameter keeps its default, reward shaping included (``reward_offset="auto"``). Each run
 fits with ``total_timesteps=--steps`` and ``n_jobs=--n-jobs`` (default -1), then runs
 ``best_policy_`` and ``policy_`` on 10 fresh episodes (seeds derived from
@@ -72,7 +75,7 @@ TITLE = "# Tuning"
 
 NAME_PATTERN = re.compile(
     r"(satr|ec|es)-pop(\d+)-(eta|lr)([0-9]*\.?[0-9]+|budget|signal)-h(\d+)(-anti)?(?:-ep(\d+))?"
-    r"(?:-eps([0-9]*\.?[0-9]+))?(?:-lv([0-9]*\.?[0-9]+))?")
+    r"(?:-eps([0-9]*\.?[0-9]+))?(?:-lv([0-9]*\.?[0-9]+))?(?:-kin([0-9]*\.?[0-9]+))?")
 
 
 # --- configs ------------------------------------------------------------------------------
@@ -88,6 +91,8 @@ class Config:
     n_episodes: int = 1       # name suffix -ep<k>: episodes per candidate
     rho_eps: object = None    # name suffix -eps<x>: rho's clip (satr and ec); None: default
     logit_variance: object = None  # -lv<x>: eta="budget"'s target log-odds variance (probe)
+    k_in: float = 0.1         # -kin<x>: the network's input gain; 0.1 (no suffix) is the gain
+    #                           of every run before 2026-12-04, when the library's became 0.3
 
     @property
     def name(self):
@@ -97,8 +102,9 @@ class Config:
         episodes = f"-ep{self.n_episodes}" if self.n_episodes != 1 else ""
         eps = "" if self.rho_eps is None else f"-eps{self.rho_eps:g}"
         lv = "" if self.logit_variance is None else f"-lv{self.logit_variance:g}"
+        kin = "" if self.k_in == 0.1 else f"-kin{self.k_in:g}"
         return (f"{self.algo}-pop{self.pop}-{kind}{step}-h{self.n_hidden}{anti}{episodes}"
-                f"{eps}{lv}")
+                f"{eps}{lv}{kin}")
 
     @classmethod
     def from_name(cls, name):
@@ -114,7 +120,7 @@ class Config:
             raise argparse.ArgumentTypeError(
                 f"bad config name {name!r}: expected e.g. satr-pop64-eta30-h256, "
                 "satr-pop64-etabudget-h256 or ec-pop64-lr0.15-h256.")
-        algo, pop, kind, step, hidden, anti, episodes, eps, lv = match.groups()
+        algo, pop, kind, step, hidden, anti, episodes, eps, lv, kin = match.groups()
         if (kind == "eta") != (algo == "satr"):
             raise argparse.ArgumentTypeError(
                 f"bad config name {name!r}: SATR takes eta, EC and ES take lr.")
@@ -137,7 +143,8 @@ class Config:
         return cls(algo, int(pop), step if step in ("budget", "signal") else float(step),
                    int(hidden),
                    bool(anti), 1 if episodes is None else int(episodes),
-                   None if eps is None else float(eps), None if lv is None else float(lv))
+                   None if eps is None else float(eps), None if lv is None else float(lv),
+                   0.1 if kin is None else float(kin))
 
     def estimator(self, **params):
         """The estimator of this config; ``params`` are passed on (budget, seed, ...)."""
@@ -151,7 +158,8 @@ class Config:
             step["n_episodes"] = self.n_episodes
         if self.rho_eps is not None:
             step["rho_eps"] = self.rho_eps
-        return cls(pop=self.pop, n_hidden=self.n_hidden, **step, **params)
+        return cls(pop=self.pop, n_hidden=self.n_hidden, network_params={"k_in": self.k_in},
+                   **step, **params)
 
 
 def run_name(task, config, seed, steps):

@@ -55,8 +55,11 @@ class NetworkConfig:
         run per environment step (33 by default).
     v_th, v_reset : float
         Firing threshold and reset potential.
-    k_in, k_h, k_out : float
-        Gains of the input, recurrent and output magnitudes.
+    k_in, k_h, k_out : float, default=0.3, 1.0, 5.0
+        Gains of the input, recurrent and output magnitudes. ``k_in`` is three times the
+        EC paper's 0.1: at 0.1 the input current of a normalised observation near the
+        starting pose stays under the threshold for nearly every neuron, and a trained
+        network can stay silent for a whole episode (docs/concepts.md, "The input gain").
 
     Examples
     --------
@@ -77,7 +80,7 @@ class NetworkConfig:
     tau_out: float = 10.0
     v_th: float = 1.0
     v_reset: float = 0.0
-    k_in: float = 0.1
+    k_in: float = 0.3
     k_h: float = 1.0
     k_out: float = 5.0
 

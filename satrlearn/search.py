@@ -382,8 +382,9 @@ class BaseSearch(BaseEstimator):
                 env_kwargs = meta.get("env_kwargs")
         source, config, action_map = self._prepare_env(env, env_kwargs)
         _check_resume_env(meta.get("env"), self._env_id)
-        if config != NetworkConfig.from_dict(meta["network"]):
-            raise ValueError("the environment's sizes do not match the checkpointed network.")
+        stored = NetworkConfig.from_dict(meta["network"])
+        if config != stored:
+            raise ValueError(_network_mismatch(config, stored))
         env_id, kwargs = self._env_id, self._env_kwargs
         self._restore(meta, arrays, config, action_map)
         self._env_id, self._env_kwargs = env_id, kwargs  # the run goes on with this env
@@ -1029,6 +1030,34 @@ def _strategy_of(meta):
     return cls(**meta["params"])._make_strategy()
 
 
+_SIZE_FIELDS = ("n_in", "n_out", "n_hidden", "excitatory_ratio")
+
+
+def _changed_constants(network: dict) -> dict:
+    """The constants of a stored network that differ from today's NetworkConfig defaults."""
+    defaults = {f.name: f.default for f in dataclasses.fields(NetworkConfig)}
+    return {k: v for k, v in network.items()
+            if k not in _SIZE_FIELDS and k in defaults and v != defaults[k]}
+
+
+def _network_mismatch(config, stored) -> str:
+    """An error message naming the settings where ``config`` differs from ``stored``."""
+    diff = {f.name: (getattr(stored, f.name), getattr(config, f.name))
+            for f in dataclasses.fields(NetworkConfig)
+            if getattr(stored, f.name) != getattr(config, f.name)}
+    sizes = [k for k in diff if k in _SIZE_FIELDS]
+    if sizes:
+        return ("the environment or the estimator's sizes do not match the checkpointed "
+                "network: " + ", ".join(f"{k} {a} in the checkpoint, {b} here"
+                                        for k, (a, b) in diff.items() if k in sizes) + ".")
+    stored_params = {k: a for k, (a, b) in diff.items()}
+    return ("the checkpointed network has other constants than this estimator's: "
+            + ", ".join(f"{k}={a!r} in the checkpoint, {b!r} here" for k, (a, b) in diff.items())
+            + f" (a default may have changed since the run began). Resume with "
+            f"network_params={stored_params!r}, or with satrlearn.load_checkpoint(), which "
+            "restores them.")
+
+
 def load_checkpoint(directory, **overrides):
     """The estimator saved in ``directory`` (or a checkpoint file), fitted to its last generation.
 
@@ -1045,6 +1074,11 @@ def load_checkpoint(directory, **overrides):
     if cls is None:
         raise ValueError(f"unknown estimator {meta.get('estimator')!r} in the checkpoint.")
     params = dict(meta["params"], random_state=meta["random_state"])
+    # the network's constants as the run used them, also where a default has changed since
+    # (k_in was 0.1 until 2026-12-04): the resumed run goes on with the same network
+    constants = _changed_constants(meta["network"])
+    if constants:
+        params["network_params"] = {**constants, **(params.get("network_params") or {})}
     path = os.fspath(directory)
     params["checkpoint_dir"] = path if os.path.isdir(path) else os.path.dirname(path) or "."
     params.update(overrides)

@@ -273,3 +273,29 @@ def test_checkpoint_from_before_the_signal_path_resumes(Est, tmp_path):
                           old_arrays)
     with pytest.raises(ValueError, match="missing members"):
         load_checkpoint(tmp_path)
+
+
+def test_a_run_from_before_the_input_gain_change_resumes_with_its_own_network(tmp_path):
+    """Checkpoints written when k_in defaulted to 0.1 (network_params None) resume with 0.1."""
+    full = SATRSearch(**TINY, n_generations=4, network_params={"k_in": 0.1}).fit("CartPole-v1")
+
+    def stop_at_2(est, record):
+        if record["generation"] == 2:
+            raise KeyboardInterrupt
+
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        SATRSearch(**TINY, n_generations=4, network_params={"k_in": 0.1},
+                   checkpoint_dir=tmp_path, callbacks=[stop_at_2]).fit("CartPole-v1")
+    meta, arrays = ckpt.read_checkpoint(tmp_path)
+    assert meta["network"]["k_in"] == 0.1
+    meta["params"]["network_params"] = None      # what such a run stored
+    ckpt.write_checkpoint(tmp_path, {k: v for k, v in meta.items()
+                                     if k not in ("format", "version")}, arrays)
+    # an estimator built with today's defaults refuses, naming the setting and the fix
+    with pytest.raises(ValueError, match=r"k_in=0\.1 in the checkpoint, 0\.3 here.*"
+                                         r"network_params=\{'k_in': 0\.1\}"):
+        SATRSearch(**TINY, n_generations=4, checkpoint_dir=tmp_path).resume("CartPole-v1")
+    est = load_checkpoint(tmp_path)
+    assert est.network_params == {"k_in": 0.1} and est.network_config_.k_in == 0.1
+    est.resume()
+    same_run(full, est)

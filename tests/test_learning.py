@@ -11,11 +11,12 @@ import pytest
 from satrlearn import ECSearch, ESSearch, SATRSearch, evaluate_policy
 
 # budgets per estimator: EC needs a larger population (its small-population weakness is
-# what SATR addresses)
+# what SATR addresses); ES 30 generations since the input gain k_in became 0.3 (at 20 its
+# InvertedPendulum-v5 runs reached 1000, 118, 174 and 792 on seeds 0-3; at 30 all four 1000)
 BUDGET = {
     SATRSearch: dict(pop=32, n_generations=20),
     ECSearch: dict(pop=64, n_generations=30),
-    ESSearch: dict(pop=32, n_generations=20),
+    ESSearch: dict(pop=32, n_generations=30),
 }
 TASKS = [("CartPole-v1", 195.0), pytest.param("InvertedPendulum-v5", 200.0,
                                                 marks=pytest.mark.mujoco)]

@@ -34,7 +34,9 @@ def test_defaults_follow_the_spec():
     assert (cfg.n_exc, cfg.n_inh) == (128, 128)
     assert (cfg.exc_words, cfg.n_words) == (2, 4)
     p, n_in, n = 0.5, 348, 256
-    assert math.isclose(cfg.r_in, 0.1 * 1.0 * 10.0 * math.sqrt(2 / (p * n_in)), rel_tol=1e-15)
+    # the one departure: k_in = 0.3, not the SPEC's 0.1 (docs/concepts.md, "The input gain")
+    assert cfg.k_in == 0.3
+    assert math.isclose(cfg.r_in, 0.3 * 1.0 * 10.0 * math.sqrt(2 / (p * n_in)), rel_tol=1e-15)
     assert math.isclose(cfg.r_h, 1.0 * 1.0 * (10.0 / 5.0) * math.sqrt(2 / (p * n)),
                         rel_tol=1e-15)
     assert math.isclose(cfg.r_out, 5.0 * math.sqrt(1 / (p * n)), rel_tol=1e-15)

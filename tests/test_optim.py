@@ -161,8 +161,9 @@ def test_estimators_reproduce_the_history_from_before_the_optimiser_classes(Est)
         reference = json.load(fh)[Est.__name__]
     # SATR's step was the fixed eta=15 then (its default until eta="budget")
     extra = {"eta": 15.0} if Est is SATRSearch else {}
+    # and the network's input gain was 0.1 (its default until 2026-12-04)
     est = Est(pop=16, n_hidden=32, n_generations=3, random_state=7, eval_every=2,
-              **extra).fit("CartPole-v1")
+              network_params={"k_in": 0.1}, **extra).fit("CartPole-v1")
     for key, values in reference.items():
         np.testing.assert_array_equal(np.asarray(est.history_[key], dtype=float),
                                       np.asarray(values, dtype=float), err_msg=key)
