@@ -14,8 +14,10 @@ the same wall-clock budget, writing ``RESULTS/<task>/<method>-seed<k>/curve.csv`
 skipped; an unfinished one (killed, or the session ended) is started again from scratch,
 since a wall-clock curve cannot be stitched together. A finished run with another budget,
 one from another machine (CPU model or core count: wall-clock budgets do not compare across
-machines), or a SATR run recorded by the earlier runner (its fixed pop=128, eta=30 and
-``policy_`` only) stops ``run`` with a message instead of being mixed in or overwritten.
+machines), a SATR run recorded by the earlier runner (its fixed pop=128, eta=30 and
+``policy_`` only) or one whose network's input gain ``k_in`` is not today's default (the
+runs before 2026-12-04 used 0.1) stops ``run`` with a message instead of being mixed in or
+overwritten.
 Models go to ``--models`` (default ``runs/peers``, not committed).
 
 ``summary`` turns the results into docs/peers.md (``--out``): the return at the matched
@@ -84,6 +86,22 @@ def machine_key(machine) -> tuple:
     return (machine.get("cpu", "?"), machine.get("cores", "?"))
 
 
+def _default_k_in() -> float:
+    import dataclasses
+
+    from satrlearn.network import NetworkConfig
+    return next(f.default for f in dataclasses.fields(NetworkConfig) if f.name == "k_in")
+
+
+def _satr_k_in(run) -> float:
+    """The input gain of a recorded SATR run: its recorded network, else the default of
+    its time (0.1: runs before 2026-12-04 recorded no network and ``network_params=None``)."""
+    if "network" in run:
+        return float(run["network"]["k_in"])
+    params = (run.get("hyperparams") or {}).get("network_params") or {}
+    return float(params.get("k_in", 0.1))
+
+
 def finished(path, budget, machine) -> tuple[bool | None, str]:
     """``(True, "")`` when finished with this budget by the current runner on this machine,
     ``(None, why)`` when finished with another budget, by SATR's earlier runner or on
@@ -95,6 +113,9 @@ def finished(path, budget, machine) -> tuple[bool | None, str]:
         done = json.load(fh)
     if old_satr_runner(done):
         return None, "a run of SATR's earlier runner (fixed pop=128, eta=30, policy_ only)"
+    if done.get("method") == "satr" and _satr_k_in(done) != _default_k_in():
+        return None, (f"a SATR run with the network's input gain k_in={_satr_k_in(done):g} "
+                      f"(today's default is {_default_k_in():g})")
     if not math.isclose(done["budget_seconds"], budget):
         return None, f"a run with another budget ({done['budget_seconds']:g} s)"
     if done.get("machine") and machine_key(done["machine"]) != machine_key(machine):

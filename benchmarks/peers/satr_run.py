@@ -160,6 +160,7 @@ def main(argv=None):
         "inference_us_median_predict": round(predict_us, 2),
         "inference_calls": INFERENCE_CALLS,
         "hyperparams": _json_params(est),
+        "network": est.network_config_.to_dict(),  # the constants, k_in included
         "hyperparams_overridden": sorted(overrides),
         "hyperparams_source": ("satrlearn SATRSearch defaults" if not overrides else
                                "satrlearn SATRSearch defaults, except "
