@@ -40,20 +40,26 @@ def patch():
     search.evaluate_population = evaluate
 
 
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
+def run_seeds(argv, patch_library, config=CONFIG, steps=STEPS):
+    """``argv = [results, task, seed, ...]``: patch the library, then run the seeds that
+    have no JSON yet with ``sweep_defaults.py``'s protocol on one core (shared by the
+    probes of this kind)."""
     results, task, seeds = argv[0], argv[1], [int(s) for s in argv[2:]]
     os.makedirs(results, exist_ok=True)
-    patch()
-    cfg = sd.Config.from_name(CONFIG)
+    patch_library()
+    cfg = sd.Config.from_name(config)
     for seed in seeds:
-        name = sd.run_name(task, cfg, seed, STEPS)
+        name = sd.run_name(task, cfg, seed, steps)
         if os.path.exists(os.path.join(results, name + ".json")):
             continue
-        record = sd.run_one(task, cfg, seed, STEPS, results, n_jobs=1)
+        record = sd.run_one(task, cfg, seed, steps, results, n_jobs=1)
         if record is not None:
             print(name, round(record["best"]["mean"], 1),
                   [round(r) for r in record["best"]["returns"]], flush=True)
+
+
+def main(argv=None):
+    run_seeds(sys.argv[1:] if argv is None else argv, patch)
 
 
 if __name__ == "__main__":

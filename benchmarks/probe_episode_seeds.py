@@ -19,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import sweep_defaults as sd  # noqa: E402
+import probe_common_membranes as pcm  # noqa: E402
 
 import satrlearn.parallel as par  # noqa: E402
 
@@ -45,19 +45,7 @@ def patch():
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    results, task, seeds = argv[0], argv[1], [int(s) for s in argv[2:]]
-    os.makedirs(results, exist_ok=True)
-    patch()
-    cfg = sd.Config.from_name(CONFIG)
-    for seed in seeds:
-        name = sd.run_name(task, cfg, seed, STEPS)
-        if os.path.exists(os.path.join(results, name + ".json")):
-            continue
-        record = sd.run_one(task, cfg, seed, STEPS, results, n_jobs=1)
-        if record is not None:
-            print(name, round(record["best"]["mean"], 1),
-                  [round(r) for r in record["best"]["returns"]], flush=True)
+    pcm.run_seeds(sys.argv[1:] if argv is None else argv, patch, CONFIG, STEPS)
 
 
 if __name__ == "__main__":
