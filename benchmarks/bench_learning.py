@@ -48,7 +48,8 @@ import time
 from collections import defaultdict
 
 import numpy as np
-from run_records import load_records, replace_between_markers, write_record
+from run_records import (default_k_in, load_records, replace_between_markers,
+                         write_record)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results", "learning")
@@ -119,14 +120,6 @@ def run_label(algo, pop=None, eta=None, k_in=None):
     if k_in is not None and k_in != LEGACY_K_IN:
         label += f"-kin{k_in:g}"
     return label
-
-
-def default_k_in():
-    """The library's default input gain (``NetworkConfig.k_in``)."""
-    import dataclasses
-
-    from satrlearn.network import NetworkConfig
-    return next(f.default for f in dataclasses.fields(NetworkConfig) if f.name == "k_in")
 
 
 def make_estimator(algo, seed, max_time, callbacks, pop=None, eta=None, k_in=None):

@@ -48,6 +48,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(HERE, "peers"))
 from common import machine_info, read_curve  # noqa: E402
+from run_records import default_k_in  # noqa: E402
 
 #: The methods, SATR (the reference every peer is compared with) first.
 METHODS = {"satr": os.path.join(HERE, "peers", "satr_run.py"),
@@ -86,13 +87,6 @@ def machine_key(machine) -> tuple:
     return (machine.get("cpu", "?"), machine.get("cores", "?"))
 
 
-def _default_k_in() -> float:
-    import dataclasses
-
-    from satrlearn.network import NetworkConfig
-    return next(f.default for f in dataclasses.fields(NetworkConfig) if f.name == "k_in")
-
-
 def _satr_k_in(run) -> float:
     """The input gain of a recorded SATR run: its recorded network, else the default of
     its time (0.1: runs before 2026-12-04 recorded no network and ``network_params=None``)."""
@@ -113,9 +107,9 @@ def finished(path, budget, machine) -> tuple[bool | None, str]:
         done = json.load(fh)
     if old_satr_runner(done):
         return None, "a run of SATR's earlier runner (fixed pop=128, eta=30, policy_ only)"
-    if done.get("method") == "satr" and _satr_k_in(done) != _default_k_in():
+    if done.get("method") == "satr" and _satr_k_in(done) != default_k_in():
         return None, (f"a SATR run with the network's input gain k_in={_satr_k_in(done):g} "
-                      f"(today's default is {_default_k_in():g})")
+                      f"(today's default is {default_k_in():g})")
     if not math.isclose(done["budget_seconds"], budget):
         return None, f"a run with another budget ({done['budget_seconds']:g} s)"
     if done.get("machine") and machine_key(done["machine"]) != machine_key(machine):

@@ -106,3 +106,11 @@ def write_record(results, name, record):
     write_atomic(os.path.join(results, name + ".json"),
                  json.dumps(record, indent=2, sort_keys=True) + "\n")
     return record
+
+
+def default_k_in() -> float:
+    """The library's default input gain of the network (``NetworkConfig.k_in``)."""
+    import dataclasses
+
+    from satrlearn.network import NetworkConfig
+    return next(f.default for f in dataclasses.fields(NetworkConfig) if f.name == "k_in")
