@@ -677,11 +677,13 @@ def render(groups, partial, missing, plots, reading, args, behaviour_rows=()):
     add("## Setup")
     add("")
     vers = _versions()
-    add(f"- Machine: {os.cpu_count()} CPU cores ({platform.machine()}, "
-        f"{_cpu_name()}), no GPU, shared with other work; two "
-        "runs at a time, each on one core (`n_jobs=1`). Wall-clock times are therefore "
-        "noisy; the comparison is at equal environment steps.")
-    add("- Software: " + ", ".join(f"{k} {v}" for k, v in vers.items()) +
+    add(f"- Machine: {os.cpu_count()}-core CPU machines, no GPU, shared with other work; "
+        "two runs at a time, each on one core (`n_jobs=1`). The CSVs do not record the "
+        "CPU a run had (the reading names it where it is known); this page was generated on "
+        f"{platform.machine()}, {_cpu_name()}. Wall-clock times are therefore noisy; the "
+        "comparison is at equal environment steps.")
+    add("- Software where this page was generated: " +
+        ", ".join(f"{k} {v}" for k, v in vers.items()) +
         f", Python {platform.python_version()}.")
     commits = defaultdict(int)
     for members in groups.values():
