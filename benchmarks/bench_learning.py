@@ -29,6 +29,8 @@ interrupted midway has no JSON and starts again from scratch.
     # 3 minutes on every task, Walker2d-v5 included (the schedule of eta="budget" spreads
     # over the budget, so a point inside a longer run is not a shorter run)
     python benchmarks/bench_learning.py run --minutes 3 --same-budget --algo es
+    # the reward offset's schedule (labels -offsurvival, -offlinear)
+    python benchmarks/bench_learning.py run --minutes 3 --same-budget --offset-schedule survival
     # a smoke test: 6 s budgets into a scratch folder
     python benchmarks/bench_learning.py run --minutes 0.1 --tasks Hopper-v5 --seeds 0 \\
         --results-dir /tmp/learning
@@ -103,15 +105,23 @@ def time_points(task, minutes, longer=True):
     return points
 
 
+def default_offset_schedule(algo):
+    """The reward offset's schedule of ``algo``'s estimator by default."""
+    import satrlearn
+
+    return getattr(satrlearn, ALGOS[algo])().offset_schedule
+
+
 def run_name(task, algo, seed, minutes, longer=True):
     """File name stem of a run: ``<task>_<algo>_seed<k>_<budget>min``."""
     budget = time_points(task, minutes, longer)[-1]
     return f"{task}_{algo}_seed{seed}_{budget:g}min"
 
 
-def run_label(algo, pop=None, eta=None, k_in=None):
+def run_label(algo, pop=None, eta=None, k_in=None, offset_schedule=None):
     """``algo``, or ``algo-pop<N>-eta<X>`` when the population or SATR's step is not the
-    default, with ``-kin<K>`` when the network's input gain is not ``LEGACY_K_IN``."""
+    default, with ``-kin<K>`` when the network's input gain is not ``LEGACY_K_IN`` and
+    ``-off<schedule>`` when the reward offset's schedule is not ``"constant"``."""
     label = algo
     if pop is not None:
         label += f"-pop{pop}"
@@ -119,12 +129,24 @@ def run_label(algo, pop=None, eta=None, k_in=None):
         label += f"-eta{eta if isinstance(eta, str) else format(eta, 'g')}"
     if k_in is not None and k_in != LEGACY_K_IN:
         label += f"-kin{k_in:g}"
+    if offset_schedule not in (None, "constant"):
+        label += f"-off{offset_schedule}"
+        if offset_schedule == "survival" and survival_full_share() != 1.0:
+            label += f"{survival_full_share():g}"
     return label
 
 
-def make_estimator(algo, seed, max_time, callbacks, pop=None, eta=None, k_in=None):
-    """The estimator of ``algo`` with its defaults (but ``pop``, ``eta`` and the input gain
-    ``k_in`` when given), stopped by ``max_time`` seconds."""
+def survival_full_share():
+    """``satrlearn.shaping.SURVIVAL_FULL_SHARE`` as this process has it (``--survival-full``)."""
+    from satrlearn import shaping
+
+    return shaping.SURVIVAL_FULL_SHARE
+
+
+def make_estimator(algo, seed, max_time, callbacks, pop=None, eta=None, k_in=None,
+                   offset_schedule=None):
+    """The estimator of ``algo`` with its defaults (but ``pop``, ``eta``, the input gain
+    ``k_in`` and the reward offset's schedule when given), stopped by ``max_time`` seconds."""
     import satrlearn
 
     cls = getattr(satrlearn, ALGOS[algo])
@@ -133,11 +155,14 @@ def make_estimator(algo, seed, max_time, callbacks, pop=None, eta=None, k_in=Non
         extra["eta"] = eta
     if k_in is not None:
         extra["network_params"] = {"k_in": k_in}
+    if offset_schedule is not None:
+        extra["offset_schedule"] = offset_schedule
     return cls(max_time=max_time, n_jobs=-1, random_state=seed, verbose=0,
                callbacks=callbacks, **extra)
 
 
-def run_one(task, algo, seed, minutes, results, pop=None, eta=None, longer=True, k_in=None):
+def run_one(task, algo, seed, minutes, results, pop=None, eta=None, longer=True, k_in=None,
+            offset_schedule=None):
     """Train, keep the best policy at each time point, evaluate, write JSON and CSV.
 
     Parameters
@@ -150,8 +175,9 @@ def run_one(task, algo, seed, minutes, results, pop=None, eta=None, longer=True,
         Budget scale (see :func:`time_points`).
     results : str
         Folder of the results.
-    pop, eta, k_in : optional
-        Population, SATR's ``eta`` and the input gain when not the estimator's defaults.
+    pop, eta, k_in, offset_schedule : optional
+        Population, SATR's ``eta``, the input gain and the reward offset's schedule when not
+        the estimator's defaults.
     longer : bool, default=True
         Whether the tasks in ``LONGER_TASKS`` get 1.5 times the budget.
 
@@ -163,7 +189,9 @@ def run_one(task, algo, seed, minutes, results, pop=None, eta=None, longer=True,
     from satrlearn import RSNNPolicy, evaluate_policy
     from satrlearn.callbacks import write_history
 
-    label = run_label(algo, pop, eta, default_k_in() if k_in is None else k_in)
+    label = run_label(algo, pop, eta, default_k_in() if k_in is None else k_in,
+                      default_offset_schedule(algo) if offset_schedule is None
+                      else offset_schedule)
     name = run_name(task, label, seed, minutes, longer)
     policy_dir = os.path.join(results, name)
     os.makedirs(policy_dir, exist_ok=True)
@@ -182,7 +210,8 @@ def run_one(task, algo, seed, minutes, results, pop=None, eta=None, longer=True,
                          "env_steps": int(record["env_steps"])})
         return True
 
-    est = make_estimator(algo, seed, 60 * points[-1], [keep_best], pop, eta, k_in)
+    est = make_estimator(algo, seed, 60 * points[-1], [keep_best], pop, eta, k_in,
+                         offset_schedule)
     t0 = time.perf_counter()
     est.fit(task)
     fit_seconds = time.perf_counter() - t0
@@ -212,11 +241,17 @@ def run_one(task, algo, seed, minutes, results, pop=None, eta=None, longer=True,
 def cmd_run(args):
     """Run every (task, algo, seed) of the command line that has no JSON yet."""
     os.makedirs(args.results_dir, exist_ok=True)
+    if args.survival_full is not None:
+        from satrlearn import shaping
+
+        shaping.SURVIVAL_FULL_SHARE = args.survival_full
     runs = [(task, seed) for seed in args.seeds for task in args.tasks]
     longer = not args.same_budget
     for i, (task, seed) in enumerate(runs, 1):
         k_in = default_k_in() if args.k_in is None else args.k_in
-        name = run_name(task, run_label(args.algo, args.pop, args.eta, k_in), seed,
+        schedule = (default_offset_schedule(args.algo) if args.offset_schedule is None
+                    else args.offset_schedule)
+        name = run_name(task, run_label(args.algo, args.pop, args.eta, k_in, schedule), seed,
                         args.minutes, longer)
         if os.path.isfile(os.path.join(args.results_dir, name + ".json")):
             print(f"[{i}/{len(runs)}] {name}: done, skipped", flush=True)
@@ -224,7 +259,7 @@ def cmd_run(args):
         print(f"[{i}/{len(runs)}] {name}: training for "
               f"{time_points(task, args.minutes, longer)[-1]:g} min ...", flush=True)
         record = run_one(task, args.algo, seed, args.minutes, args.results_dir, args.pop,
-                         args.eta, longer, args.k_in)
+                         args.eta, longer, args.k_in, args.offset_schedule)
         if record is None:
             print(f"{name}: interrupted; it will start again from scratch next time.")
             return 130
@@ -293,6 +328,9 @@ def summary_table(records):
 DEFAULT_LABELS = {"SATR": ("satr", "satr-pop32-etabudget"), "EC": ("ec",), "ES": ("es",)}
 KIN_LABELS = {"SATR": ("satr-kin0.3", "satr-pop32-etabudget-kin0.3"), "EC": ("ec-kin0.3",),
               "ES": ("es-kin0.3",)}
+#: and with the reward offset scaled by the episodes' survival (``-offsurvival``)
+SURVIVAL_LABELS = {m: tuple(f"{label}-offsurvival" for label in labels)
+                   for m, labels in KIN_LABELS.items()}
 
 
 def versus_table(records, labels=None):
@@ -363,7 +401,9 @@ def summary_text(records):
             "better of the other two (input gain `k_in=0.1`, the records before 2026-12-04):"
             "\n\n" + versus_table(records) + "\n\nThe same with the input gain `k_in=0.3` "
             "(labels `-kin0.3`, the default since 2026-12-04):\n\n"
-            + versus_table(records, KIN_LABELS) + "\n")
+            + versus_table(records, KIN_LABELS) + "\n\nThe same with `k_in=0.3` and "
+            "`offset_schedule=\"survival\"` (labels `-kin0.3-offsurvival`):\n\n"
+            + versus_table(records, SURVIVAL_LABELS) + "\n")
 
 
 def cmd_summary(args):
@@ -393,6 +433,13 @@ def main(argv=None):
     run.add_argument("--k-in", type=float, default=None,
                      help="the network's input gain (default: the library's, 0.3 since "
                           "2026-12-04; runs with another gain than 0.1 are labelled -kin<K>)")
+    run.add_argument("--offset-schedule", choices=("constant", "linear", "survival"),
+                     default=None, help="the reward offset's schedule (default: the "
+                     "estimator's; runs with another than 'constant' are labelled -off<name>)")
+    run.add_argument("--survival-full", type=float, default=None,
+                     help="with --offset-schedule survival: the share of the time limit at "
+                     "which the whole offset applies (satrlearn.shaping.SURVIVAL_FULL_SHARE; "
+                     "runs with another than 1 are labelled -offsurvival<share>)")
     run.add_argument("--minutes", type=float, default=MINUTES,
                      help=f"budget in minutes (default {MINUTES:g}; x1.5 on "
                           + ", ".join(LONGER_TASKS) + "); time points at half and all of it")

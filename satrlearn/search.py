@@ -352,6 +352,14 @@ class BaseSearch(BaseEstimator):
                      if target is not None]
         return min(max(fractions), 1.0)
 
+    def _survival_share(self, lengths):
+        """The share of the episode time limit a generation's episodes lasted on average
+        (``offset_schedule="survival"``); 1 when the schedule does not read it."""
+        if self.offset_schedule != "survival" or not self.reward_offset_:
+            return 1.0
+        limit = getattr(self, "_episode_limit", None)
+        return float(np.mean(lengths)) / (self.n_episodes * limit)
+
     def _stop_now(self):
         """End the fit after the current generation (a callback asked for it)."""
         self._budget["target"][0] = self.n_generations_
@@ -402,6 +410,15 @@ class BaseSearch(BaseEstimator):
             self._obs_shape = tuple(int(d) for d in obs_space.shape)
             self._reward_offset_base = (survival_bonus(probe) if self.reward_offset == "auto"
                                         else float(self.reward_offset))
+            spec = getattr(probe, "spec", None)
+            self._episode_limit = self.max_episode_steps or getattr(spec, "max_episode_steps",
+                                                                    None)
+            if (self.offset_schedule == "survival" and self._reward_offset_base
+                    and not self._episode_limit):
+                raise ValueError(
+                    "offset_schedule='survival' scales the reward offset by the share of the "
+                    "episodes' time limit they last, and this environment has no time limit: "
+                    "pass max_episode_steps=..., or use offset_schedule='constant'.")
         finally:
             if not source.borrows:  # whoever built an environment closes it
                 probe.close()
@@ -565,7 +582,6 @@ class BaseSearch(BaseEstimator):
         frozen = self._normalizer
         deadline = None if self.generation_timeout is None else \
             time.time() + self.generation_timeout
-        offset = offset_at(self.reward_offset_, self.offset_schedule, self._progress_fraction())
         # the deterministic network of the distribution that sampled this generation runs one
         # episode beside the candidates, in the workers
         result = evaluate_population(parallel, n_jobs, opt.rule, opt.state,
@@ -574,6 +590,8 @@ class BaseSearch(BaseEstimator):
                                      deadline=deadline,
                                      mode_seeds=(det_seed % (2**31 - 1), det_seed))
         returns = result["returns"]
+        offset = offset_at(self.reward_offset_, self.offset_schedule, self._progress_fraction(),
+                           self._survival_share(result["lengths"]))
         fitness = shaped_fitness(returns, result["lengths"], self.n_episodes, offset)
         sampled_from = opt.state  # its mode played return_det's episode
         # the workers sent their candidates back (packed): no need to draw them again here
@@ -736,8 +754,12 @@ _COMMON_DOC = """
         (1 on Hopper, Walker2d and Ant, 5 on Humanoid), 0 on every other task. Without it,
         standing still until the time limit is the easiest high fitness there
         (docs/concepts.md). 0 turns shaping off; at most 1e12.
-    offset_schedule : {"constant", "linear"}, default="constant"
-        ``"linear"`` lowers the offset to 0 by the end of the budget.
+    offset_schedule : {"constant", "linear", "survival"}, default="constant"
+        ``"linear"`` lowers the offset to 0 by the end of the budget. ``"survival"`` scales it,
+        each generation, by the share of the episode time limit (``max_episode_steps`` or the
+        env's own) that the generation's episodes lasted on average: while the candidates
+        fall within a few steps, lasting longer still counts in the fitness; once they run
+        to the time limit, the whole bonus is taken away (docs/concepts.md).
     eval_every : int or None, default=10
         Every ``eval_every`` generations, and after the last one, the deterministic network
         and the generation's top-ranked candidate run the same ``eval_episodes`` fresh

@@ -21,8 +21,12 @@ __all__ = ["centered_ranks", "survival_bonus", "shaped_fitness", "offset_at",
            "OFFSET_SCHEDULES"]
 
 #: How the reward offset changes over a fit: ``"constant"`` keeps it, ``"linear"`` lowers it
-#: linearly to 0 at the end of the budget (the fitness becomes the true return by the end).
-OFFSET_SCHEDULES = ("constant", "linear")
+#: linearly to 0 at the end of the budget (the fitness becomes the true return by the end),
+#: ``"survival"`` scales it by the share of the time limit the generation's episodes last.
+OFFSET_SCHEDULES = ("constant", "linear", "survival")
+#: ``"survival"``: the share of the time limit that the episodes must last on average for the
+#: whole offset to apply; below it the offset shrinks in proportion
+SURVIVAL_FULL_SHARE = 1.0
 
 
 def centered_ranks(returns) -> np.ndarray:
@@ -82,16 +86,26 @@ def shaped_fitness(returns, lengths, n_episodes, offset) -> np.ndarray:
     return returns - offset * np.asarray(lengths, dtype=np.float64) / n_episodes
 
 
-def offset_at(offset, schedule, progress) -> float:
+def offset_at(offset, schedule, progress, survival=1.0) -> float:
     """The offset to apply when ``progress`` (0 to 1) of the budget is used.
+
+    ``survival`` (0 to 1) is the share of the episode time limit that the generation's
+    episodes lasted on average; only ``"survival"`` reads it. While the candidates fall within
+    a few steps, that schedule keeps most of the survival bonus in the fitness, so lasting
+    longer is still a signal; once the episodes run to the time limit, it takes the whole
+    bonus away, so standing still is no longer the easy high fitness.
 
     Examples
     --------
     >>> offset_at(1.0, "constant", 0.5), offset_at(1.0, "linear", 0.25)
     (1.0, 0.75)
+    >>> offset_at(1.0, "survival", 0.5, survival=0.02)
+    0.02
     """
     if schedule == "constant":
         return float(offset)
     if schedule == "linear":
         return float(offset) * (1.0 - min(max(float(progress), 0.0), 1.0))
+    if schedule == "survival":
+        return float(offset) * min(max(float(survival) / SURVIVAL_FULL_SHARE, 0.0), 1.0)
     raise ValueError(f"offset_schedule must be one of {OFFSET_SCHEDULES}, got {schedule!r}.")

@@ -64,6 +64,11 @@ def test_schedules():
     assert offset_at(2.0, "linear", 1.5) == 0.0
     with pytest.raises(ValueError, match="offset_schedule"):
         offset_at(1.0, "cosine", 0.5)
+    # "survival": the share of the time limit the episodes lasted, clipped to [0, 1]
+    assert offset_at(2.0, "survival", 0.9, survival=0.25) == pytest.approx(0.5)
+    assert offset_at(2.0, "survival", 0.0, survival=1.0) == 2.0
+    assert offset_at(2.0, "survival", 0.5, survival=1.7) == 2.0
+    assert offset_at(2.0, "constant", 0.5, survival=0.1) == 2.0  # only "survival" reads it
 
 
 @pytest.mark.parametrize("env_id, kwargs, bonus", [
@@ -124,6 +129,29 @@ def test_linear_schedule_decays_to_zero():
     est = SATRSearch(**TINY, n_generations=4, offset_schedule="linear").fit(
         functools.partial(survival_stub, bonus=2.0))
     assert est.history_["reward_offset"] == [2.0, 1.5, 1.0, 0.5]
+
+
+def test_survival_schedule_follows_the_episode_lengths(Est):
+    # the stub's episodes end early when |x| grows past 1.5, so lengths vary between
+    # generations; the offset is the bonus times the mean length over the time limit
+    est = Est(**TINY, n_generations=4, offset_schedule="survival", eval_every=None,
+              max_episode_steps=20).fit(functools.partial(survival_stub, bonus=2.0, length=50))
+    h = est.history_
+    assert est.reward_offset_ == 2.0  # the resolved offset, before the schedule
+    lengths = np.diff([0] + h["env_steps"]) / est.pop  # mean episode length per generation
+    np.testing.assert_allclose(h["reward_offset"], 2.0 * lengths / 20)
+    assert all(0 < off <= 2.0 for off in h["reward_offset"])
+    np.testing.assert_allclose(h["fitness_mean"],
+                               np.array(h["return_mean"]) - np.array(h["reward_offset"]) * lengths)
+
+
+def test_survival_schedule_needs_a_time_limit():
+    with pytest.raises(ValueError, match="no time limit: pass max_episode_steps"):
+        SATRSearch(**TINY, n_generations=1, offset_schedule="survival").fit(survival_stub)
+    # without an offset to scale, the missing limit does not matter
+    est = SATRSearch(**TINY, n_generations=1, offset_schedule="survival",
+                     reward_offset=0.0).fit(survival_stub)
+    assert est.history_["reward_offset"] == [0.0]
 
 
 # --- budgets ------------------------------------------------------------------------------
@@ -207,7 +235,8 @@ def test_time_budget_survives_resume(tmp_path):
     ("reward_offset", -1.0, "reward_offset must be >= 0"),
     ("reward_offset", math.nan, "reward_offset must be finite"),
     ("reward_offset", "survival", "reward_offset must be 'auto' or a number"),
-    ("offset_schedule", "cosine", "offset_schedule must be one of constant, linear"),
+    ("offset_schedule", "cosine",
+     "offset_schedule must be one of constant, linear, survival"),
     ("eval_every", 0, "eval_every must be >= 1"),
     ("eval_episodes", 0, "eval_episodes must be >= 1"),
     ("n_generations", -1, "n_generations must be >= 0"),
