@@ -29,8 +29,10 @@ interrupted midway has no JSON and starts again from scratch.
     # 3 minutes on every task, Walker2d-v5 included (the schedule of eta="budget" spreads
     # over the budget, so a point inside a longer run is not a shorter run)
     python benchmarks/bench_learning.py run --minutes 3 --same-budget --algo es
-    # the reward offset's schedule (labels -offsurvival, -offlinear)
-    python benchmarks/bench_learning.py run --minutes 3 --same-budget --offset-schedule survival
+    # the reward offset's schedule: "constant" runs carry no suffix (as every record before
+    # 2026-12-04), others -offlinear, -offsurvival<share> (the default since 2026-12-04, so a
+    # default run is labelled -offsurvival0.25)
+    python benchmarks/bench_learning.py run --minutes 3 --same-budget --offset-schedule constant
     # a smoke test: 6 s budgets into a scratch folder
     python benchmarks/bench_learning.py run --minutes 0.1 --tasks Hopper-v5 --seeds 0 \\
         --results-dir /tmp/learning
@@ -328,8 +330,9 @@ def summary_table(records):
 DEFAULT_LABELS = {"SATR": ("satr", "satr-pop32-etabudget"), "EC": ("ec",), "ES": ("es",)}
 KIN_LABELS = {"SATR": ("satr-kin0.3", "satr-pop32-etabudget-kin0.3"), "EC": ("ec-kin0.3",),
               "ES": ("es-kin0.3",)}
-#: and with the reward offset scaled by the episodes' survival (``-offsurvival``)
-SURVIVAL_LABELS = {m: tuple(f"{label}-offsurvival" for label in labels)
+#: and with the reward offset scaled by the episodes' survival, whole from a quarter of the
+#: time limit (``-offsurvival0.25``, the defaults since 2026-12-04)
+SURVIVAL_LABELS = {m: tuple(f"{label}-offsurvival0.25" for label in labels)
                    for m, labels in KIN_LABELS.items()}
 
 
@@ -402,7 +405,8 @@ def summary_text(records):
             "\n\n" + versus_table(records) + "\n\nThe same with the input gain `k_in=0.3` "
             "(labels `-kin0.3`, the default since 2026-12-04):\n\n"
             + versus_table(records, KIN_LABELS) + "\n\nThe same with `k_in=0.3` and "
-            "`offset_schedule=\"survival\"` (labels `-kin0.3-offsurvival`):\n\n"
+            "`offset_schedule=\"survival\"`, the offset whole from a quarter of the time "
+            "limit (labels `-kin0.3-offsurvival0.25`, the defaults since 2026-12-04):\n\n"
             + versus_table(records, SURVIVAL_LABELS) + "\n")
 
 

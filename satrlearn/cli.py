@@ -903,11 +903,11 @@ def _add_train_arguments(parser):
                         help="reward taken off every step in the training fitness only; 'auto' "
                              "(default) takes the task's survival bonus (1 on Hopper/Walker2d/"
                              "Ant, 5 on Humanoid, else 0); 0 turns it off")
-    parser.add_argument("--offset-schedule", choices=("constant", "linear", "survival"),
-                        default="constant",
-                        help="'linear' lowers the offset to 0 by the end of the budget; "
-                             "'survival' scales it by the share of the time limit the "
-                             "episodes last")
+    parser.add_argument("--offset-schedule", choices=("survival", "constant", "linear"),
+                        default="survival",
+                        help="'survival' scales the offset by the share of the time limit "
+                             "the episodes last (whole from a quarter); 'constant' keeps it "
+                             "whole; 'linear' lowers it to 0 by the end of the budget")
     parser.add_argument("--eval-every", type=_nonnegative_int, default=10,
                         help="evaluate the deterministic network every N generations and after "
                              "the last (default 10; 0 turns it off)")

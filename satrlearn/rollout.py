@@ -323,6 +323,19 @@ def _has_time_limit(env) -> bool:
     return False
 
 
+def episode_limit(env):
+    """The step limit of the outermost ``TimeLimit`` in ``env``'s wrapper stack (or of its
+    spec), or None when it has none."""
+    probe = env
+    while isinstance(probe, gym.Wrapper):
+        if isinstance(probe, gym.wrappers.TimeLimit):
+            return int(probe._max_episode_steps)
+        probe = probe.env
+    spec = getattr(env, "spec", None)
+    limit = getattr(spec, "max_episode_steps", None)
+    return None if limit is None else int(limit)
+
+
 # One cache per thread (tasks that run in threads of one process, as on a dask worker, must not
 # share environments): (thread ident, source token) -> environments, one per candidate slot.
 _ENV_CACHE: dict[tuple, list] = {}

@@ -24,7 +24,8 @@ from .parallel import (evaluate_networks, evaluate_population, most_tasks, n_chu
                        runs_in_workers, task_pickler, worker_count)
 from .engine import ActionMap
 from .policy import RSNNPolicy
-from .rollout import EnvSource, _check_seed, evaluate_policy, moments_of, observation_size
+from .rollout import (EnvSource, _check_seed, episode_limit, evaluate_policy, moments_of,
+                      observation_size)
 from . import optim
 from .callbacks import as_callbacks, call_hook
 from .strategies.bernoulli import PATH_DECAY
@@ -358,6 +359,8 @@ class BaseSearch(BaseEstimator):
         if self.offset_schedule != "survival" or not self.reward_offset_:
             return 1.0
         limit = getattr(self, "_episode_limit", None)
+        if not limit:  # no time limit to measure against: the whole offset (warned at fit)
+            return 1.0
         return float(np.mean(lengths)) / (self.n_episodes * limit)
 
     def _stop_now(self):
@@ -410,15 +413,14 @@ class BaseSearch(BaseEstimator):
             self._obs_shape = tuple(int(d) for d in obs_space.shape)
             self._reward_offset_base = (survival_bonus(probe) if self.reward_offset == "auto"
                                         else float(self.reward_offset))
-            spec = getattr(probe, "spec", None)
-            self._episode_limit = self.max_episode_steps or getattr(spec, "max_episode_steps",
-                                                                    None)
+            self._episode_limit = self.max_episode_steps or episode_limit(probe)
             if (self.offset_schedule == "survival" and self._reward_offset_base
                     and not self._episode_limit):
-                raise ValueError(
+                warnings.warn(
                     "offset_schedule='survival' scales the reward offset by the share of the "
-                    "episodes' time limit they last, and this environment has no time limit: "
-                    "pass max_episode_steps=..., or use offset_schedule='constant'.")
+                    "episodes' time limit they last, and this environment has no time limit, "
+                    "so the whole offset applies in every generation (as 'constant'): pass "
+                    "max_episode_steps=... to scale it.", stacklevel=3)
         finally:
             if not source.borrows:  # whoever built an environment closes it
                 probe.close()
@@ -754,12 +756,15 @@ _COMMON_DOC = """
         (1 on Hopper, Walker2d and Ant, 5 on Humanoid), 0 on every other task. Without it,
         standing still until the time limit is the easiest high fitness there
         (docs/concepts.md). 0 turns shaping off; at most 1e12.
-    offset_schedule : {"constant", "linear", "survival"}, default="constant"
-        ``"linear"`` lowers the offset to 0 by the end of the budget. ``"survival"`` scales it,
-        each generation, by the share of the episode time limit (``max_episode_steps`` or the
-        env's own) that the generation's episodes lasted on average: while the candidates
-        fall within a few steps, lasting longer still counts in the fitness; once they run
-        to the time limit, the whole bonus is taken away (docs/concepts.md).
+    offset_schedule : {"survival", "constant", "linear"}, default="survival"
+        ``"survival"`` scales the offset, each generation, by the share of the episode time
+        limit (``max_episode_steps`` or the env's own) that the generation's episodes lasted
+        on average, over :data:`satrlearn.shaping.SURVIVAL_FULL_SHARE` (a quarter): while the
+        candidates fall within a few steps, lasting longer still counts in the fitness; once
+        they last a quarter of the time limit on average, the whole offset applies
+        (docs/concepts.md). Without a time limit it applies whole, with a warning.
+        ``"constant"`` always applies the whole offset (the default until 2026-12-04);
+        ``"linear"`` lowers it to 0 by the end of the budget.
     eval_every : int or None, default=10
         Every ``eval_every`` generations, and after the last one, the deterministic network
         and the generation's top-ranked candidate run the same ``eval_episodes`` fresh
@@ -897,7 +902,7 @@ class SATRSearch(BaseSearch):
     def __init__(self, pop=32, n_generations=None, *, eta="budget", rho_eps=1e-3,
                  antithetic=False,
                  total_timesteps=None, max_time=None, reward_offset="auto",
-                 offset_schedule="constant", eval_every=10, eval_episodes=5, n_episodes=1,
+                 offset_schedule="survival", eval_every=10, eval_episodes=5, n_episodes=1,
                  n_hidden=256, excitatory_ratio=0.5, network_params=None,
                  max_episode_steps=None, obs_clip=10.0, n_jobs=None, random_state=None,
                  verbose=0, warm_start=False, callbacks=None,
@@ -970,7 +975,7 @@ class ECSearch(BaseSearch):
     def __init__(self, pop=64, n_generations=None, *, learning_rate=0.15, trust_region=None,
                  rho_eps=1e-3, antithetic=False, total_timesteps=None, max_time=None,
                  reward_offset="auto",
-                 offset_schedule="constant", eval_every=10, eval_episodes=5, n_episodes=1,
+                 offset_schedule="survival", eval_every=10, eval_episodes=5, n_episodes=1,
                  n_hidden=256, excitatory_ratio=0.5,
                  network_params=None, max_episode_steps=None, obs_clip=10.0, n_jobs=None,
                  random_state=None, verbose=0, warm_start=False, callbacks=None,
@@ -1010,7 +1015,7 @@ class ESSearch(BaseSearch):
 
     def __init__(self, pop=64, n_generations=None, *, sigma=0.3, learning_rate=0.15,
                  weight_decay=0.1, total_timesteps=None, max_time=None, reward_offset="auto",
-                 offset_schedule="constant", eval_every=10, eval_episodes=5, n_episodes=1,
+                 offset_schedule="survival", eval_every=10, eval_episodes=5, n_episodes=1,
                  n_hidden=256, excitatory_ratio=0.5,
                  network_params=None, max_episode_steps=None, obs_clip=10.0, n_jobs=None,
                  random_state=None, verbose=0, warm_start=False, callbacks=None,

@@ -25,8 +25,10 @@ __all__ = ["centered_ranks", "survival_bonus", "shaped_fitness", "offset_at",
 #: ``"survival"`` scales it by the share of the time limit the generation's episodes last.
 OFFSET_SCHEDULES = ("constant", "linear", "survival")
 #: ``"survival"``: the share of the time limit that the episodes must last on average for the
-#: whole offset to apply; below it the offset shrinks in proportion
-SURVIVAL_FULL_SHARE = 1.0
+#: whole offset to apply; below it the offset shrinks in proportion. At 1 the population
+#: settles on standing still (Hopper-v5, Walker2d-v5: docs/tuning.md); at a quarter the
+#: offset is whole before standing pays
+SURVIVAL_FULL_SHARE = 0.25
 
 
 def centered_ranks(returns) -> np.ndarray:
@@ -90,17 +92,18 @@ def offset_at(offset, schedule, progress, survival=1.0) -> float:
     """The offset to apply when ``progress`` (0 to 1) of the budget is used.
 
     ``survival`` (0 to 1) is the share of the episode time limit that the generation's
-    episodes lasted on average; only ``"survival"`` reads it. While the candidates fall within
-    a few steps, that schedule keeps most of the survival bonus in the fitness, so lasting
-    longer is still a signal; once the episodes run to the time limit, it takes the whole
-    bonus away, so standing still is no longer the easy high fitness.
+    episodes lasted on average; only ``"survival"`` reads it, and scales the offset by
+    ``survival / SURVIVAL_FULL_SHARE`` up to 1. While the candidates fall within a few steps,
+    that schedule keeps most of the survival bonus in the fitness, so lasting longer is still
+    a signal; once the episodes last a quarter of the time limit, it takes the whole bonus
+    away, so standing still is no longer the easy high fitness.
 
     Examples
     --------
     >>> offset_at(1.0, "constant", 0.5), offset_at(1.0, "linear", 0.25)
     (1.0, 0.75)
-    >>> offset_at(1.0, "survival", 0.5, survival=0.02)
-    0.02
+    >>> offset_at(1.0, "survival", 0.5, survival=0.02), offset_at(1.0, "survival", 0.5, 0.5)
+    (0.08, 1.0)
     """
     if schedule == "constant":
         return float(offset)

@@ -64,10 +64,11 @@ def test_schedules():
     assert offset_at(2.0, "linear", 1.5) == 0.0
     with pytest.raises(ValueError, match="offset_schedule"):
         offset_at(1.0, "cosine", 0.5)
-    # "survival": the share of the time limit the episodes lasted, clipped to [0, 1]
-    assert offset_at(2.0, "survival", 0.9, survival=0.25) == pytest.approx(0.5)
-    assert offset_at(2.0, "survival", 0.0, survival=1.0) == 2.0
+    # "survival": the share of the time limit the episodes lasted, over a quarter, up to 1
+    assert offset_at(2.0, "survival", 0.9, survival=0.125) == pytest.approx(1.0)
+    assert offset_at(2.0, "survival", 0.0, survival=0.25) == 2.0
     assert offset_at(2.0, "survival", 0.5, survival=1.7) == 2.0
+    assert offset_at(2.0, "survival", 0.5, survival=0.0) == 0.0
     assert offset_at(2.0, "constant", 0.5, survival=0.1) == 2.0  # only "survival" reads it
 
 
@@ -133,25 +134,36 @@ def test_linear_schedule_decays_to_zero():
 
 def test_survival_schedule_follows_the_episode_lengths(Est):
     # the stub's episodes end early when |x| grows past 1.5, so lengths vary between
-    # generations; the offset is the bonus times the mean length over the time limit
-    est = Est(**TINY, n_generations=4, offset_schedule="survival", eval_every=None,
-              max_episode_steps=20).fit(functools.partial(survival_stub, bonus=2.0, length=50))
+    # generations; the offset is the bonus times the mean length over a quarter of the limit
+    est = Est(**TINY, n_generations=4, eval_every=None, max_episode_steps=80).fit(
+        functools.partial(survival_stub, bonus=2.0, length=100))
+    assert est.offset_schedule == "survival"  # the default
     h = est.history_
     assert est.reward_offset_ == 2.0  # the resolved offset, before the schedule
     lengths = np.diff([0] + h["env_steps"]) / est.pop  # mean episode length per generation
-    np.testing.assert_allclose(h["reward_offset"], 2.0 * lengths / 20)
-    assert all(0 < off <= 2.0 for off in h["reward_offset"])
+    assert lengths.min() < 20  # some generations fell early: the offset was cut there
+    np.testing.assert_allclose(h["reward_offset"], 2.0 * np.minimum(lengths / 20, 1.0))
     np.testing.assert_allclose(h["fitness_mean"],
                                np.array(h["return_mean"]) - np.array(h["reward_offset"]) * lengths)
+    # "constant" takes the whole bonus off in every generation
+    const = Est(**TINY, n_generations=2, eval_every=None, max_episode_steps=80,
+                offset_schedule="constant").fit(
+        functools.partial(survival_stub, bonus=2.0, length=100))
+    assert const.history_["reward_offset"] == [2.0, 2.0]
 
 
-def test_survival_schedule_needs_a_time_limit():
-    with pytest.raises(ValueError, match="no time limit: pass max_episode_steps"):
-        SATRSearch(**TINY, n_generations=1, offset_schedule="survival").fit(survival_stub)
-    # without an offset to scale, the missing limit does not matter
-    est = SATRSearch(**TINY, n_generations=1, offset_schedule="survival",
-                     reward_offset=0.0).fit(survival_stub)
-    assert est.history_["reward_offset"] == [0.0]
+def test_survival_schedule_reads_the_time_limit(monkeypatch):
+    # the TimeLimit the env comes with (survival_stub wraps one at ``length`` steps)
+    est = SATRSearch(**TINY, n_generations=1, eval_every=None).fit(
+        functools.partial(survival_stub, length=400))
+    assert est._episode_limit == 400
+    length = est.env_steps_ / est.pop
+    assert est.history_["reward_offset"] == [pytest.approx(min(length / 100, 1.0))]
+    # without a limit to measure against, the whole offset applies, and the user is told
+    monkeypatch.setattr(search, "episode_limit", lambda env: None)
+    with pytest.warns(UserWarning, match="no time limit, so the whole offset applies"):
+        est = SATRSearch(**TINY, n_generations=1).fit(survival_stub)
+    assert est.history_["reward_offset"] == [1.0]
 
 
 # --- budgets ------------------------------------------------------------------------------
