@@ -672,8 +672,14 @@ def _run_and_save(est, run_search, env_id, out, run, args, created=False, entry=
     if interrupted:
         print(f"interrupted: kept the {n_gen} completed generation(s).")
     if est.reward_offset_:
+        from .shaping import SURVIVAL_FULL_SHARE
+
+        how = {"survival": "survival: scaled down while the episodes last under "
+                           f"{SURVIVAL_FULL_SHARE:g} of the time limit",
+               "linear": "linear: lowered to 0 by the end"}.get(est.offset_schedule,
+                                                              est.offset_schedule)
         print(f"training fitness: the true return less {est.reward_offset_:g} per step "
-              f"(reward offset, {est.offset_schedule}); returns below are true returns")
+              f"(reward offset, {how}); returns below are true returns")
     if report:
         print(f"final policy: {_describe_policy(report['policy'])}")
         print(f"after {n_gen} generations, {est.env_steps_} env steps, {wall:.1f} s: "
