@@ -258,8 +258,7 @@ class EnvSource:
         limit = self.max_episode_steps
         if limit is None:
             if self._auto_limit is None:
-                has_limit = (env.spec is not None and env.spec.max_episode_steps is not None) \
-                    or _has_time_limit(env)
+                has_limit = episode_limit(env) is not None
                 self._auto_limit = 0 if has_limit else DEFAULT_MAX_EPISODE_STEPS
                 if not has_limit:
                     warnings.warn(
@@ -313,14 +312,6 @@ def _layers(env) -> list:
         env = env.env
     layers.append(type(env))
     return layers
-
-
-def _has_time_limit(env) -> bool:
-    while isinstance(env, gym.Wrapper):
-        if isinstance(env, gym.wrappers.TimeLimit):
-            return True
-        env = env.env
-    return False
 
 
 def episode_limit(env):

@@ -153,6 +153,14 @@ def test_survival_schedule_follows_the_episode_lengths(Est):
     assert const.history_["reward_offset"] == [2.0, 2.0]
 
 
+def test_episode_limit_reads_wrappers_and_specs():
+    from satrlearn.rollout import episode_limit
+
+    assert episode_limit(survival_stub(length=37)) == 37  # a TimeLimit without a spec
+    assert episode_limit(gym.make("CartPole-v1")) == 500
+    assert episode_limit(SurvivalStub()) is None
+
+
 def test_survival_schedule_reads_the_time_limit(monkeypatch):
     # the TimeLimit the env comes with (survival_stub wraps one at ``length`` steps)
     est = SATRSearch(**TINY, n_generations=1, eval_every=None).fit(
