@@ -33,6 +33,8 @@ interrupted midway has no JSON and starts again from scratch.
     # 2026-12-04), others -offlinear, -offsurvival<share> (the default since 2026-12-04, so a
     # default run is labelled -offsurvival0.25)
     python benchmarks/bench_learning.py run --minutes 3 --same-budget --offset-schedule constant
+    # SATR's budget schedule front-loaded (satrlearn.search.BUDGET_POWER): labelled -bp<power>
+    python benchmarks/bench_learning.py run --minutes 3 --same-budget --budget-power 0.5
     # a smoke test: 6 s budgets into a scratch folder
     python benchmarks/bench_learning.py run --minutes 0.1 --tasks Hopper-v5 --seeds 0 \\
         --results-dir /tmp/learning
@@ -135,6 +137,8 @@ def run_label(algo, pop=None, eta=None, k_in=None, offset_schedule=None):
         label += f"-off{offset_schedule}"
         if offset_schedule == "survival" and survival_full_share() != 1.0:
             label += f"{survival_full_share():g}"
+    if algo == "satr" and budget_power() != 1.0:
+        label += f"-bp{budget_power():g}"
     return label
 
 
@@ -143,6 +147,13 @@ def survival_full_share():
     from satrlearn import shaping
 
     return shaping.SURVIVAL_FULL_SHARE
+
+
+def budget_power():
+    """``satrlearn.search.BUDGET_POWER`` as this process has it (``--budget-power``)."""
+    from satrlearn import search
+
+    return search.BUDGET_POWER
 
 
 def make_estimator(algo, seed, max_time, callbacks, pop=None, eta=None, k_in=None,
@@ -247,6 +258,10 @@ def cmd_run(args):
         from satrlearn import shaping
 
         shaping.SURVIVAL_FULL_SHARE = args.survival_full
+    if args.budget_power is not None:
+        from satrlearn import search
+
+        search.BUDGET_POWER = args.budget_power
     runs = [(task, seed) for seed in args.seeds for task in args.tasks]
     longer = not args.same_budget
     for i, (task, seed) in enumerate(runs, 1):
@@ -444,6 +459,10 @@ def main(argv=None):
                      help="with --offset-schedule survival: the share of the time limit at "
                      "which the whole offset applies (satrlearn.shaping.SURVIVAL_FULL_SHARE; "
                      "runs with another than 1 are labelled -offsurvival<share>)")
+    run.add_argument("--budget-power", type=float, default=None,
+                     help="with SATR's eta='budget': the power of the schedule of the log-odds "
+                     "variance over the budget (satrlearn.search.BUDGET_POWER; runs with "
+                     "another than 1 are labelled -bp<power>)")
     run.add_argument("--minutes", type=float, default=MINUTES,
                      help=f"budget in minutes (default {MINUTES:g}; x1.5 on "
                           + ", ".join(LONGER_TASKS) + "); time points at half and all of it")

@@ -126,20 +126,33 @@ def _worker_lost(exc) -> bool:
 BUDGET_LOGIT_VARIANCE = 16.0
 #: the share of the budget assumed for the first generation, before one has been measured
 BUDGET_FIRST_FRACTION = 0.01
+#: ``eta="budget"``: how the log-odds variance is spread over the budget. The variance
+#: walked by the time a share ``t`` of the budget is used is
+#: ``BUDGET_LOGIT_VARIANCE * t ** BUDGET_POWER``: 1 spreads it evenly, a power under 1
+#: spends more of it early (the distribution settles sooner)
+BUDGET_POWER = 1.0
 
 
-def budget_eta(pop: int, fraction) -> float:
+def budget_eta(pop: int, fraction, used: float = 0.0) -> float:
     """SATR's ``eta`` for a generation expected to use ``fraction`` of the budget.
 
     Under a ranking that carries no information, the SATR step moves each connection's
     log-odds by a Gaussian of standard deviation ``eta * sqrt(sum w^2) / N`` (``w`` the
     centred ranks of ``N = pop`` candidates), whatever ``rho``: a random walk. This ``eta``
     gives the generation a share ``fraction`` of :data:`BUDGET_LOGIT_VARIANCE`, so that the
-    walk reaches it when the budget ends, whatever the population and the budget.
+    walk reaches it when the budget ends, whatever the population and the budget. With a
+    :data:`BUDGET_POWER` other than 1 the share is that of the schedule
+    ``t ** BUDGET_POWER`` between ``used`` (the share of the budget already used) and
+    ``used + fraction``.
     """
     if fraction is None:
         fraction = BUDGET_FIRST_FRACTION
-    return float(np.sqrt(BUDGET_LOGIT_VARIANCE * fraction) * int(pop)
+    share = fraction
+    if BUDGET_POWER != 1.0:
+        start = min(max(float(used), 0.0), 1.0)
+        share = min(start + fraction, 1.0) ** BUDGET_POWER - start ** BUDGET_POWER
+        share = max(share, 0.0)
+    return float(np.sqrt(BUDGET_LOGIT_VARIANCE * share) * int(pop)
                  / np.sqrt(_rank_energy(pop)))
 
 
@@ -928,7 +941,8 @@ class SATRSearch(BaseSearch):
 
     def _set_step_size(self, opt):
         if self.eta == "budget":
-            eta = budget_eta(self.pop, self._budget_fraction_per_generation())
+            eta = budget_eta(self.pop, self._budget_fraction_per_generation(),
+                             self._progress_fraction())
         elif self.eta == "signal":
             eta = signal_eta(self.pop, self._budget_fraction_per_generation(),
                              self._progress_fraction(), *self._signal_so_far())

@@ -30,6 +30,26 @@ def test_budget_eta_grows_with_the_population_and_the_share_of_the_budget():
     assert budget_eta(64, 0.01) == pytest.approx(0.4 * 64 / np.sqrt(64 * 65 / 756))
 
 
+def test_budget_power_spends_the_same_variance_sooner(monkeypatch):
+    """BUDGET_POWER < 1: the shares of the log-odds variance still add up to the whole
+    budget's, but the first half of the budget gets more than half of it."""
+    import satrlearn.search as search
+
+    def shares(power, gens=50):
+        monkeypatch.setattr(search, "BUDGET_POWER", power)
+        energy = 64 * 65 / (12 * 63)
+        return np.array([budget_eta(64, 1 / gens, g / gens) ** 2 * energy / 64 ** 2
+                         for g in range(gens)]) / BUDGET_LOGIT_VARIANCE
+
+    even, early = shares(1.0), shares(0.5)
+    assert even.sum() == pytest.approx(1.0) and early.sum() == pytest.approx(1.0)
+    assert even[:25].sum() == pytest.approx(0.5)
+    assert early[:25].sum() == pytest.approx(np.sqrt(0.5))
+    assert early[0] > 5 * even[0] and early[-1] < even[-1]
+    # past the end of the budget nothing is left to spend
+    assert budget_eta(64, 0.1, 1.0) == 0.0
+
+
 def test_noise_alone_settles_the_distribution_at_the_end_of_any_budget():
     """Under a ranking that carries no information, G generations at budget_eta(N, 1 / G)
     bring the entropy to the same value whatever N and G (the log-odds' random walk reaches
