@@ -49,6 +49,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import sys
 import time
 from collections import defaultdict
@@ -351,6 +352,13 @@ SURVIVAL_LABELS = {m: tuple(f"{label}-offsurvival0.25" for label in labels)
                    for m, labels in KIN_LABELS.items()}
 
 
+def _without_schedule(label):
+    """``label`` without its ``-off<schedule>`` part (``satr-kin0.3-offsurvival0.25`` ->
+    ``satr-kin0.3``): on a task whose reward has no survival bonus every schedule is the
+    same run."""
+    return re.sub(r"-off[a-z]+[0-9.]*", "", label)
+
+
 def versus_table(records, labels=None):
     """SATR's defaults against the better of EC and ES, at the same budget and time point.
 
@@ -362,7 +370,11 @@ def versus_table(records, labels=None):
     labels = DEFAULT_LABELS if labels is None else labels
     cells = defaultdict(lambda: defaultdict(list))  # (task, budget, at) -> method -> returns
     for rec in records:
-        method = next((m for m, names in labels.items() if rec["algo"] in names), None)
+        algo, names_of = rec["algo"], labels
+        if not rec.get("reward_offset"):  # no bonus to offset: the schedule changes nothing
+            algo = _without_schedule(algo)
+            names_of = {m: {_without_schedule(n) for n in names} for m, names in labels.items()}
+        method = next((m for m, names in names_of.items() if algo in names), None)
         if method is None:
             continue
         for point in rec["time_points"]:
