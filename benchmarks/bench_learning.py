@@ -67,6 +67,9 @@ ALGOS = {"satr": "SATRSearch", "ec": "ECSearch", "es": "ESSearch"}
 MINUTES = 10.0                      # the budget, and the last time point but on Walker2d
 LONGER_TASKS = ("Walker2d-v5",)     # these also get a time point at 1.5 x MINUTES
 LEGACY_K_IN = 0.1                   # the input gain of every record before 2026-12-04
+#: the estimators' default populations when the first records were made (SATR's is 16
+#: since 2026-12-04): a run at another population, a default included, is labelled -pop<N>
+LEGACY_POPS = {"satr": 32, "ec": 64, "es": 64}
 EVAL_EPISODES = 10
 EVAL_SEED = 10_000                  # evaluation seed = EVAL_SEED + training seed
 
@@ -108,6 +111,13 @@ def time_points(task, minutes, longer=True):
     if longer and task in LONGER_TASKS:
         points.append(1.5 * minutes)
     return points
+
+
+def default_pop(algo):
+    """The population of ``algo``'s estimator by default."""
+    import satrlearn
+
+    return getattr(satrlearn, ALGOS[algo])().pop
 
 
 def default_offset_schedule(algo):
@@ -269,14 +279,17 @@ def cmd_run(args):
         k_in = default_k_in() if args.k_in is None else args.k_in
         schedule = (default_offset_schedule(args.algo) if args.offset_schedule is None
                     else args.offset_schedule)
-        name = run_name(task, run_label(args.algo, args.pop, args.eta, k_in, schedule), seed,
+        pop = args.pop
+        if pop is None and default_pop(args.algo) != LEGACY_POPS[args.algo]:
+            pop = default_pop(args.algo)
+        name = run_name(task, run_label(args.algo, pop, args.eta, k_in, schedule), seed,
                         args.minutes, longer)
         if os.path.isfile(os.path.join(args.results_dir, name + ".json")):
             print(f"[{i}/{len(runs)}] {name}: done, skipped", flush=True)
             continue
         print(f"[{i}/{len(runs)}] {name}: training for "
               f"{time_points(task, args.minutes, longer)[-1]:g} min ...", flush=True)
-        record = run_one(task, args.algo, seed, args.minutes, args.results_dir, args.pop,
+        record = run_one(task, args.algo, seed, args.minutes, args.results_dir, pop,
                          args.eta, longer, args.k_in, args.offset_schedule)
         if record is None:
             print(f"{name}: interrupted; it will start again from scratch next time.")
@@ -350,6 +363,9 @@ KIN_LABELS = {"SATR": ("satr-kin0.3", "satr-pop32-etabudget-kin0.3"), "EC": ("ec
 #: time limit (``-offsurvival0.25``, the defaults since 2026-12-04)
 SURVIVAL_LABELS = {m: tuple(f"{label}-offsurvival0.25" for label in labels)
                    for m, labels in KIN_LABELS.items()}
+#: and with SATR at population 16 (its default since 2026-12-04)
+POP16_LABELS = {"SATR": ("satr-pop16-kin0.3-offsurvival0.25",),
+                "EC": SURVIVAL_LABELS["EC"], "ES": SURVIVAL_LABELS["ES"]}
 
 
 def _without_schedule(label):
@@ -425,16 +441,18 @@ def summary_text(records):
         note += (" Machine: " + "; ".join(machines) + ". reward_offset used: "
                  + ", ".join(offsets) + ".")
     return (note + "\n\n" + summary_table(records) + "\n\n" +
-            "SATR's defaults (population 32, `eta=\"budget\"`) against EC's and ES's "
-            "(population 64), true return at the same budget and time point, mean ± std "
+            "SATR's defaults (population 32 until 2026-12-04, `eta=\"budget\"`) against EC's "
+            "and ES's (population 64), true return at the same budget and time point, mean ± std "
             "over seeds (number of seeds); the last column gives SATR's mean less the "
             "better of the other two (input gain `k_in=0.1`, the records before 2026-12-04):"
             "\n\n" + versus_table(records) + "\n\nThe same with the input gain `k_in=0.3` "
             "(labels `-kin0.3`, the default since 2026-12-04):\n\n"
             + versus_table(records, KIN_LABELS) + "\n\nThe same with `k_in=0.3` and "
             "`offset_schedule=\"survival\"`, the offset whole from a quarter of the time "
-            "limit (labels `-kin0.3-offsurvival0.25`, the defaults since 2026-12-04):\n\n"
-            + versus_table(records, SURVIVAL_LABELS) + "\n")
+            "limit (labels `-kin0.3-offsurvival0.25`):\n\n"
+            + versus_table(records, SURVIVAL_LABELS) + "\n\nThe same with SATR at "
+            "population 16 (`satr-pop16-kin0.3-offsurvival0.25`): the defaults of all three "
+            "since 2026-12-04:\n\n" + versus_table(records, POP16_LABELS) + "\n")
 
 
 def cmd_summary(args):

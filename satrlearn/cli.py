@@ -53,7 +53,7 @@ DEFAULT_ENV = "Hopper-v5"
 #: Defaults of ``satrlearn train`` and ``satrlearn evaluate``.
 DEFAULTS = {
     "algo": "satr",
-    "pop": None,  # the estimator's own default (SATR 32, EC and ES 64)
+    "pop": None,  # the estimator's own default (SATR 16, EC and ES 64)
     # the budget when none of --generations, --total-timesteps and --max-time is given: the
     # first reached ends the run (Hopper-v5 on 2 cores: about 2.3M steps in 270 s)
     "total_timesteps": 3_000_000,
@@ -895,7 +895,7 @@ def _add_train_arguments(parser):
     parser.add_argument("--algo", choices=sorted(ALGORITHMS), default=d["algo"],
                         help=f"search algorithm (default {d['algo']})")
     parser.add_argument("--pop", type=_positive_int, default=d["pop"],
-                        help="population size (default: the algorithm's, SATR 32, EC and ES "
+                        help="population size (default: the algorithm's, SATR 16, EC and ES "
                              "64)")
     parser.add_argument("--total-timesteps", type=_positive_int, default=None,
                         help="environment steps to use (the whole population's)")
