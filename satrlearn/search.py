@@ -886,7 +886,10 @@ class SATRSearch(BaseSearch):
         Population size: candidates sampled and evaluated per generation. With
         ``eta="budget"`` a small population re-estimates the signal more often at the same
         budget: 32 was ahead of 64 and 128 in the defaults grid, and 16 ahead of 32 on
-        HalfCheetah-v5 and Walker2d-v5 at 3 minutes of wall time (docs/tuning.md).
+        HalfCheetah-v5 and Walker2d-v5 at 3 minutes of wall time on 2 cores, behind on
+        Hopper-v5 (docs/tuning.md). A generation waits for its slowest worker, so with many
+        cores a population of a few candidates per core (e.g. 32 or 64 on 8 cores) keeps
+        them busier.
     eta : "budget", "signal" or float, default="budget"
         Step size of the SATR update. At populations far smaller than the number of
         connections it sets how fast the distribution stops exploring (docs/tuning.md).
