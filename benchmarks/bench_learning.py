@@ -411,11 +411,13 @@ def versus_table(records, labels=None):
         got = cells[key]
         row = [_mean_std(got[m]) + f" ({len(got[m])})" if got[m] else "–"
                for m in DEFAULT_LABELS]
-        others = [np.mean(got[m]) for m in ("EC", "ES") if got[m]]
-        if got["SATR"] and others:
-            best = max(others)
+        ran = [m for m in ("EC", "ES") if got[m]]
+        if got["SATR"] and ran:
+            best = max(np.mean(got[m]) for m in ran)
             verdict = ("yes" if np.mean(got["SATR"]) >= best else "no") + \
                 f" ({np.mean(got['SATR']) - best:+.0f})"
+            if len(ran) == 1:  # a partial verdict must say so
+                verdict += f", against {ran[0]} only"
         else:
             verdict = "–"
         lines.append(f"| {task} | {budget:g} min | {at:g} min | " + " | ".join(row) +
