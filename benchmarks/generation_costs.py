@@ -21,42 +21,36 @@ more generations, so it evaluates more often per env step.
 from __future__ import annotations
 
 import argparse
-import csv
 import glob
+import math
 import os
 
 import numpy as np
+
+from satrlearn.callbacks import read_history
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_DIR = os.path.join(HERE, "results", "learning")
 
 
 def costs(path):
-    """The figures above for one history CSV, or None when it has too few generations."""
-    with open(path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    if len(rows) < 8:
+    """The figures above for one history CSV, or None when it has under 8 generations or
+    none without an evaluation in its second half."""
+    history = {key: np.asarray(values, dtype=float) for key, values in read_history(path).items()}
+    if len(history["wall_time"]) < 8:
         return None
-
-    def column(name):
-        return np.array([float(r[name]) if r.get(name) not in (None, "") else np.nan
-                         for r in rows])
-
-    wall, steps = column("wall_time"), column("env_steps")
-    evaluated = ~np.isnan(column("eval_mean"))[1:]
-    dt, ds = np.diff(wall), np.diff(steps)
-    half = slice(len(dt) // 2, None)
-    dt, ds, evaluated = dt[half], ds[half], evaluated[half]
-    if not (~evaluated).any():
+    half = slice(len(history["wall_time"]) // 2, None)  # of the generations' differences
+    dt, ds = np.diff(history["wall_time"])[half], np.diff(history["env_steps"])[half]
+    evaluated = ~np.isnan(history["eval_mean"][1:][half])
+    if evaluated.all():
         return None
     plain = float(np.median(dt[~evaluated]))
-    with_eval = float(np.median(dt[evaluated])) if evaluated.any() else float("nan")
-    eval_time = float(np.sum(dt[evaluated] - plain)) if evaluated.any() else 0.0
-    return {"generations": len(rows), "gen_s": plain, "gen_eval_s": with_eval,
+    return {"generations": len(history["wall_time"]), "gen_s": plain,
+            "gen_eval_s": float(np.median(dt[evaluated])) if evaluated.any() else math.nan,
             "steps_per_gen": float(np.median(ds)),
             "rate_plain": float(np.sum(ds[~evaluated]) / np.sum(dt[~evaluated])),
             "rate_all": float(np.sum(ds) / np.sum(dt)),
-            "eval_share": eval_time / float(np.sum(dt))}
+            "eval_share": float(np.sum(dt[evaluated] - plain) / np.sum(dt))}
 
 
 def main(argv=None):
