@@ -37,7 +37,8 @@ from satrlearn import SATRSearch
 
 
 def floored_chunks(k):
-    """The guided split with every chunk at least ``k`` candidates (the last may be less)."""
+    """The guided split, its small chunks joined until each has at least ``k`` candidates (a
+    short last chunk joins the one before it)."""
     def split(pop, n_jobs):
         spans = _guided(pop, n_jobs)
         merged, a = [], 0
