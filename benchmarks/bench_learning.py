@@ -150,7 +150,17 @@ def run_label(algo, pop=None, eta=None, k_in=None, offset_schedule=None):
             label += f"{survival_full_share():g}"
     if algo == "satr" and budget_power() != 1.0:
         label += f"-bp{budget_power():g}"
+    if final_shortlist() > 1:
+        label += f"-sel{final_shortlist()}"
     return label
+
+
+def final_shortlist():
+    """``satrlearn.search.FINAL_SHORTLIST`` as this process has it (``--final-shortlist``):
+    above 1, ``best_policy_`` is chosen at the end of the fit by a final selection."""
+    from satrlearn import search
+
+    return search.FINAL_SHORTLIST
 
 
 def survival_full_share():
@@ -242,6 +252,10 @@ def run_one(task, algo, seed, minutes, results, pop=None, eta=None, longer=True,
     if est.interrupted_:
         return None
 
+    if est.selection_ is not None and len(kept) == len(points):
+        # the last time point is the end of the fit: its policy is the final selection's
+        est.best_policy_.save(os.path.join(results, kept[-1]["policy"]))
+        kept[-1]["selection"] = est.selection_
     eval_seed = EVAL_SEED + seed
     for point in kept:
         policy = RSNNPolicy.load(os.path.join(results, point["policy"]))
@@ -273,6 +287,10 @@ def cmd_run(args):
         from satrlearn import search
 
         search.BUDGET_POWER = args.budget_power
+    if args.final_shortlist is not None:
+        from satrlearn import search
+
+        search.FINAL_SHORTLIST = args.final_shortlist
     runs = [(task, seed) for seed in args.seeds for task in args.tasks]
     longer = not args.same_budget
     for i, (task, seed) in enumerate(runs, 1):
@@ -495,6 +513,10 @@ def main(argv=None):
                      help="with SATR's eta='budget': the power of the schedule of the log-odds "
                      "variance over the budget (satrlearn.search.BUDGET_POWER; runs with "
                      "another than 1 are labelled -bp<power>)")
+    run.add_argument("--final-shortlist", type=int, default=None,
+                     help="networks re-evaluated at the end of the fit to choose best_policy_ "
+                     "(satrlearn.search.FINAL_SHORTLIST; 1 turns the final selection off, the "
+                     "protocol before 2026-12-05; runs with more than 1 are labelled -sel<n>)")
     run.add_argument("--minutes", type=float, default=MINUTES,
                      help=f"budget in minutes (default {MINUTES:g}; x1.5 on "
                           + ", ".join(LONGER_TASKS) + "); time points at half and all of it")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import math
@@ -55,6 +56,15 @@ DEFAULT_GENERATIONS = 100
 #: Largest ``reward_offset``: far above any per-step reward scale, and the shaped fitness
 #: (return less the offset per step) stays finite.
 MAX_REWARD_OFFSET = 1e12
+#: Final selection of ``best_policy_``: the fit keeps the networks with the best evaluation
+#: means (at most this many) and, when it ends, runs them all on the same fresh episodes
+#: (:data:`FINAL_EPISODES_FACTOR` times ``eval_episodes``); ``best_policy_`` is the one
+#: with the best mean there. The best of many 5-episode means is biased upwards (the
+#: winner's curse), most for a network sampled from a broad distribution that falls in
+#: some episodes.
+FINAL_SHORTLIST = 4
+#: Episodes of the final selection, in units of ``eval_episodes``.
+FINAL_EPISODES_FACTOR = 2
 #: Largest ``sigma`` and ``learning_rate`` of :class:`ESSearch`: a weight of 1 is one connection
 #: at full strength, and the sampled float32 weights and the noise statistics stay finite.
 MAX_ES_SCALE = 1e6
@@ -461,6 +471,8 @@ class BaseSearch(BaseEstimator):
         self.env_steps_ = 0
         self.best_score_ = -np.inf
         self.best_policy_ = None
+        self.selection_ = None
+        self._shortlist = []
         self.wall_time_ = 0.0
 
     def _run(self, source, config, action_map, callbacks):
@@ -493,6 +505,7 @@ class BaseSearch(BaseEstimator):
                             self._after_generation(record, progress, config, action_map)
                             if call_hook(callbacks, "on_generation", self, record):
                                 self._stop_now()  # every callback saw the generation
+                        self._final_selection(par, n_jobs, config, action_map, source)
                 except (TimeoutError, multiprocessing.TimeoutError) as exc:
                     raise TimeoutError(
                         f"generation {self.n_generations_ + 1} took longer than "
@@ -665,6 +678,9 @@ class BaseSearch(BaseEstimator):
         }
         for key in HISTORY_KEYS:
             self.history_[key].append(record[key])
+        if evaluated:
+            self._shortlist_add(record["eval_mean"], det_params, normalizer)
+            self._shortlist_add(record["eval_top_mean"], top_params, normalizer)
         # the best network: by its evaluation when there is one, else by its one episode
         if self.eval_every is None:
             score, (params, norm) = record["return_det"], (opt.rule.mode(sampled_from), frozen)
@@ -677,6 +693,55 @@ class BaseSearch(BaseEstimator):
             self.best_policy_ = RSNNPolicy(config, params, norm.copy(), action_map,
                                            observation_shape=getattr(self, "_obs_shape", None))
         return record
+
+    def _shortlist_add(self, score, params, normalizer):
+        """Keep ``params`` (with a copy of its normaliser) among the :data:`FINAL_SHORTLIST`
+        evaluated networks with the best evaluation means."""
+        shortlist = self.__dict__.get("_shortlist")
+        if shortlist is None:  # restored from a checkpoint: the best network so far
+            best = self.best_policy_
+            shortlist = self._shortlist = [] if best is None or not np.isfinite(
+                self.best_score_) else [(float(self.best_score_), best.params, best.normalizer)]
+        if not np.isfinite(score) or (len(shortlist) >= FINAL_SHORTLIST
+                                      and score <= shortlist[-1][0]):
+            return
+        shortlist.append((float(score), params, normalizer.copy()))
+        shortlist.sort(key=lambda entry: -entry[0])  # stable: the earlier of equal scores first
+        del shortlist[FINAL_SHORTLIST:]
+
+    def _final_selection(self, parallel, n_jobs, config, action_map, source):
+        """At the end of a fit, run the shortlisted networks on the same fresh episodes and
+        make the best of them ``best_policy_`` (:data:`FINAL_SHORTLIST`); ``selection_``
+        records their scores. Nothing changes until every episode has run, and the search's
+        own random stream does not move (a resumed fit continues it bit for bit)."""
+        shortlist = self.__dict__.get("_shortlist") or []
+        if self.eval_every is None or len(shortlist) < 2:
+            return
+        t0 = time.perf_counter()
+        rng = copy.deepcopy(self._rng)
+        n = FINAL_EPISODES_FACTOR * self.eval_episodes
+        episode_seeds = rng.integers(0, 2**31 - 1, size=n)
+        membrane_seeds = rng.integers(0, 2**63, size=n)
+        deadline = None if self.generation_timeout is None else \
+            time.time() + self.generation_timeout
+        returns = [evaluate_networks(parallel, n_chunks_for(n_jobs), [params], source, config,
+                                     action_map, normalizer, episode_seeds, membrane_seeds,
+                                     deadline=deadline)[0]
+                   for _, params, normalizer in shortlist]
+        means = [float(r.mean()) for r in returns]
+        chosen = int(np.argmax(means))
+        self.selection_ = {"eval_scores": [entry[0] for entry in shortlist],
+                           "final_means": means,
+                           "final_stds": [float(r.std()) for r in returns],
+                           "episodes": n, "chosen": chosen}
+        _, params, normalizer = shortlist[chosen]
+        self.best_score_ = means[chosen]
+        self.best_policy_ = RSNNPolicy(config, params, normalizer.copy(), action_map,
+                                       observation_shape=getattr(self, "_obs_shape", None))
+        # a continued fit ranks its new evaluations against the better estimates
+        self._shortlist = sorted(((m, p, nm) for m, (_, p, nm) in zip(means, shortlist)),
+                                 key=lambda entry: -entry[0])
+        self.wall_time_ += time.perf_counter() - t0
 
     def _finalize(self, config, action_map):
         self.policy_ = RSNNPolicy(config, self._opt.mode,
@@ -700,6 +765,8 @@ class BaseSearch(BaseEstimator):
 
     def _restore(self, meta, arrays, config, action_map):
         restore_estimator(self, meta, arrays, config, action_map, HISTORY_KEYS)
+        self.__dict__.pop("_shortlist", None)  # seeded from the restored best network
+        self.selection_ = None
         self._finalize(config, action_map)
 
     # --- using the result --------------------------------------------------------------
@@ -781,9 +848,13 @@ _COMMON_DOC = """
     eval_every : int or None, default=10
         Every ``eval_every`` generations, and after the last one, the deterministic network
         and the generation's top-ranked candidate run the same ``eval_episodes`` fresh
-        episodes (in the workers), and ``best_policy_`` is the network with the best mean
-        true return over all evaluations. None turns evaluation off (``best_policy_`` then
-        follows the one-episode ``return_det``).
+        episodes (in the workers). When the fit ends (not when it is interrupted), the
+        networks with the best evaluation means (up to 4,
+        :data:`satrlearn.search.FINAL_SHORTLIST`) run the same ``2 * eval_episodes`` fresh
+        episodes, and ``best_policy_`` is the best of them there: the best of many short
+        evaluations is biased upwards, most for a network that falls in some episodes.
+        None turns evaluation off (``best_policy_`` then follows the one-episode
+        ``return_det``).
     eval_episodes : int, default=5
         Episodes of each evaluation.
     n_episodes : int, default=1
@@ -836,10 +907,17 @@ _COMMON_DOC = """
         The deterministic network of the final distribution, with its normaliser.
     best_policy_ : RSNNPolicy
         The evaluated network (deterministic network or top candidate) with the highest
-        evaluation mean (the deterministic network with the highest ``return_det`` when
-        ``eval_every`` is None).
+        mean in the final selection (see ``eval_every``); while the fit runs, or after an
+        interrupted one, the one with the highest evaluation mean so far (the deterministic
+        network with the highest ``return_det`` when ``eval_every`` is None).
     best_score_ : float
-        Its true return (evaluation mean).
+        Its true return (mean over the final selection's episodes, else its evaluation).
+    selection_ : dict or None
+        The final selection: ``eval_scores`` (the shortlisted networks' evaluation means
+        during the fit, best first), ``final_means`` and ``final_stds`` (their true returns
+        on the selection's shared episodes), ``episodes`` and ``chosen`` (the index of
+        ``best_policy_``). None when no selection ran (evaluation off, fewer than two
+        evaluated networks, or an interrupted fit).
     reward_offset_ : float
         The reward offset per step that ``reward_offset`` resolved to (before the schedule).
     history_ : dict of lists

@@ -109,9 +109,10 @@ def test_fitness_is_shaped_history_and_score_stay_true(Est, monkeypatch):
         # ... and the ranking saw the fitness
         assert ranked[g].mean() == pytest.approx(h["fitness_mean"][g])
         assert ranked[g].max() == pytest.approx(h["fitness_max"][g])
-    # reported returns include the bonus: the true return of the deterministic network
-    assert est.best_score_ == pytest.approx(np.nanmax(np.fmax(h["eval_mean"],
-                                                              h["eval_top_mean"])))
+    # reported returns include the bonus: the true return of the selected network
+    assert est.selection_["eval_scores"][0] == pytest.approx(
+        np.nanmax(np.fmax(h["eval_mean"], h["eval_top_mean"])))
+    assert est.best_score_ == pytest.approx(max(est.selection_["final_means"]))
     assert est.score(functools.partial(survival_stub, bonus=1.0), n_episodes=2) > -40
 
 
@@ -281,9 +282,12 @@ def test_evaluation_columns_and_schedule(Est):
         assert (np.array(h[key])[evaluated] >= 0).all()
 
 
-def test_best_policy_is_chosen_by_evaluation():
+def test_best_policy_is_chosen_by_evaluation(monkeypatch):
+    # without the final selection, the network with the best evaluation mean
+    monkeypatch.setattr(search, "FINAL_SHORTLIST", 1)
     est = SATRSearch(**TINY, n_generations=4, eval_every=1, eval_episodes=4).fit(
         "CartPole-v1")
+    assert est.selection_ is None
     h = est.history_
     scores = np.fmax(h["eval_mean"], h["eval_top_mean"])
     best = int(np.argmax(scores))
@@ -299,6 +303,52 @@ def test_best_policy_is_chosen_by_evaluation():
     plain = SATRSearch(**TINY, n_generations=4, eval_every=None).fit("CartPole-v1")
     assert np.isnan(plain.history_["eval_mean"]).all()
     assert plain.best_score_ == max(plain.history_["return_det"])
+    assert plain.selection_ is None
+
+
+@pytest.mark.parametrize("Est", [SATRSearch, ECSearch])
+def test_final_selection_reevaluates_the_best_evaluated_networks(Est):
+    est = Est(**TINY, n_generations=6, eval_every=1, eval_episodes=3).fit("CartPole-v1")
+    h, sel = est.history_, est.selection_
+    scores = np.concatenate([h["eval_mean"], h["eval_top_mean"]])
+    # the shortlist holds the best evaluation means of the fit, best first
+    k = search.FINAL_SHORTLIST
+    np.testing.assert_allclose(sel["eval_scores"], np.sort(scores)[::-1][:k])
+    assert sel["episodes"] == search.FINAL_EPISODES_FACTOR * 3
+    # the chosen network has the best mean on the selection's episodes, and that is its score
+    assert sel["chosen"] == int(np.argmax(sel["final_means"]))
+    assert est.best_score_ == max(sel["final_means"])
+
+
+def test_final_selection_leaves_the_search_unchanged():
+    # the selection draws its episodes from a copy of the generator: the search's own
+    # stream, the distribution and the history are those of a fit without it
+    kw = dict(TINY, n_generations=4, eval_every=2, eval_episodes=2)
+    with_sel = SATRSearch(**kw).fit("CartPole-v1")
+    search.FINAL_SHORTLIST, keep = 1, search.FINAL_SHORTLIST
+    try:
+        without = SATRSearch(**kw).fit("CartPole-v1")
+    finally:
+        search.FINAL_SHORTLIST = keep
+    assert with_sel.selection_ is not None and without.selection_ is None
+    assert with_sel._rng.bit_generator.state == without._rng.bit_generator.state
+    np.testing.assert_array_equal(with_sel.distribution_["rho"], without.distribution_["rho"])
+    for key in ("return_mean", "eval_mean", "eval_top_mean"):
+        np.testing.assert_array_equal(with_sel.history_[key], without.history_[key])
+
+
+def test_interrupted_fit_skips_the_final_selection():
+    class Stop:
+        def on_generation(self, est, record):
+            if record["generation"] == 3:
+                raise KeyboardInterrupt
+
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        est = SATRSearch(**TINY, n_generations=6, eval_every=1, eval_episodes=2,
+                         callbacks=[Stop()]).fit("CartPole-v1")
+    assert est.interrupted_ and est.selection_ is None
+    h = est.history_
+    assert est.best_score_ == np.nanmax(np.fmax(h["eval_mean"], h["eval_top_mean"]))
 
 
 def test_evaluation_is_the_same_for_any_n_jobs():
