@@ -384,6 +384,9 @@ SURVIVAL_LABELS = {m: tuple(f"{label}-offsurvival0.25" for label in labels)
 #: and with SATR at population 16 (its default since 2026-12-04)
 POP16_LABELS = {"SATR": ("satr-pop16-kin0.3-offsurvival0.25",),
                 "EC": SURVIVAL_LABELS["EC"], "ES": SURVIVAL_LABELS["ES"]}
+#: and with the final selection of ``best_policy_`` (the library's since 2026-12-05)
+SELECTION_LABELS = {m: tuple(f"{label}-sel4" for label in labels)
+                    for m, labels in POP16_LABELS.items()}
 
 
 def _without_schedule(label):
@@ -472,7 +475,11 @@ def summary_text(records):
             "limit (labels `-kin0.3-offsurvival0.25`):\n\n"
             + versus_table(records, SURVIVAL_LABELS) + "\n\nThe same with SATR at "
             "population 16 (`satr-pop16-kin0.3-offsurvival0.25`): the defaults of all three "
-            "since 2026-12-04:\n\n" + versus_table(records, POP16_LABELS) + "\n")
+            "since 2026-12-04:\n\n" + versus_table(records, POP16_LABELS) + "\n\nThe same "
+            "defaults with the final selection of `best_policy_` (labels `-sel4`, the "
+            "library's since 2026-12-05: at the end of the fit the 4 networks with the best "
+            "evaluation means run 10 more episodes, and the best of them there is the last "
+            "time point's policy):\n\n" + versus_table(records, SELECTION_LABELS) + "\n")
 
 
 def cmd_summary(args):
