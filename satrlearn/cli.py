@@ -554,6 +554,7 @@ def _outcome(est, interrupted, wall):
         "env_steps": int(est.env_steps_),
         "final_return_det": est.history_["return_det"][-1] if n_gen else None,
         "best_score": float(est.best_score_) if np.isfinite(est.best_score_) else None,
+        "selection": getattr(est, "selection_", None),
         "reward_offset": float(est.reward_offset_),
         "interrupted": bool(interrupted),
         "fit_wall_time": wall,
