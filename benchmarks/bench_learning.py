@@ -152,7 +152,14 @@ def run_label(algo, pop=None, eta=None, k_in=None, offset_schedule=None):
         label += f"-bp{budget_power():g}"
     if final_shortlist() > 1:
         label += f"-sel{final_shortlist()}"
+    if N_EPISODES.get(algo, 1) != 1:
+        label += f"-ep{N_EPISODES[algo]}"
     return label
+
+
+#: ``n_episodes`` per candidate when not the estimator's default of 1 (``--n-episodes``),
+#: by algo
+N_EPISODES = {}
 
 
 def final_shortlist():
@@ -191,6 +198,8 @@ def make_estimator(algo, seed, max_time, callbacks, pop=None, eta=None, k_in=Non
         extra["network_params"] = {"k_in": k_in}
     if offset_schedule is not None:
         extra["offset_schedule"] = offset_schedule
+    if algo in N_EPISODES:
+        extra["n_episodes"] = N_EPISODES[algo]
     return cls(max_time=max_time, n_jobs=-1, random_state=seed, verbose=0,
                callbacks=callbacks, **extra)
 
@@ -287,6 +296,8 @@ def cmd_run(args):
         from satrlearn import search
 
         search.BUDGET_POWER = args.budget_power
+    if args.n_episodes is not None:
+        N_EPISODES[args.algo] = args.n_episodes
     if args.final_shortlist is not None:
         from satrlearn import search
 
@@ -520,6 +531,9 @@ def main(argv=None):
                      help="with SATR's eta='budget': the power of the schedule of the log-odds "
                      "variance over the budget (satrlearn.search.BUDGET_POWER; runs with "
                      "another than 1 are labelled -bp<power>)")
+    run.add_argument("--n-episodes", type=int, default=None,
+                     help="episodes per candidate (n_episodes; default the estimator's, 1; "
+                     "runs with another are labelled -ep<n>)")
     run.add_argument("--final-shortlist", type=int, default=None,
                      help="networks re-evaluated at the end of the fit to choose best_policy_ "
                      "(satrlearn.search.FINAL_SHORTLIST; 1 turns the final selection off, the "
