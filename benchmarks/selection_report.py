@@ -29,6 +29,8 @@ from collections import defaultdict
 
 import numpy as np
 
+from bench_learning import _without_schedule
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_DIRS = [os.path.join(HERE, "results", "learning"),
                 os.path.join(HERE, "results", "learning-seeds3-5")]
@@ -90,7 +92,7 @@ def versus(records):
         selected = bool(SEL.search(label))
         base = SEL.sub("", label)
         if not rec.get("reward_offset"):  # no bonus: every offset schedule is the same run
-            base = re.sub(r"-off[a-z]+[0-9.]*", "", base)
+            base = _without_schedule(base)
         group = "0-2" if rec["seed"] < 3 else "3-5"
         cells[(rec["task"], group, base, selected)][rec["seed"]] = last_return(rec)
     lines = ["| task | seeds | label | without selection | with selection |",
