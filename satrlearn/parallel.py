@@ -221,14 +221,23 @@ def evaluate_networks(parallel, n_chunks, networks, source, config, action_map, 
     Every network plays the same episodes (common random numbers, a fair comparison): episode
     ``i`` resets the environment with ``episode_seeds[i]`` and the membranes from
     ``membrane_seeds[i]``. The episodes are split over the workers; the split changes no
-    result.
+    result. ``normalizer`` is one observation normaliser for all networks, or a list of one
+    per network (networks from different generations, as in the final selection); all of
+    them go to the workers in one call.
     """
     n = len(episode_seeds)
+    if isinstance(normalizer, (list, tuple)):
+        if len(normalizer) != len(networks):
+            raise ValueError(f"got {len(normalizer)} normalizers for {len(networks)} networks; "
+                             "pass one normalizer, or one per network.")
+        normalizers = list(normalizer)
+    else:
+        normalizers = [normalizer] * len(networks)
     bounds = np.linspace(0, n, min(max(n_chunks // len(networks), 1), n) + 1).astype(int)
     spans = [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
     parts = parallel(
-        delayed(_network_chunk)(params, source, config, action_map, normalizer,
+        delayed(_network_chunk)(params, source, config, action_map, norm,
                                 episode_seeds[a:b], membrane_seeds[a:b], deadline)
-        for params in networks for a, b in spans)
+        for params, norm in zip(networks, normalizers) for a, b in spans)
     returns = np.concatenate([p["returns"] for p in parts])
     return returns.reshape(len(networks), n)

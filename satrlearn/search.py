@@ -724,10 +724,10 @@ class BaseSearch(BaseEstimator):
         membrane_seeds = rng.integers(0, 2**63, size=n)
         deadline = None if self.generation_timeout is None else \
             time.time() + self.generation_timeout
-        returns = [evaluate_networks(parallel, n_chunks_for(n_jobs), [params], source, config,
-                                     action_map, normalizer, episode_seeds, membrane_seeds,
-                                     deadline=deadline)[0]
-                   for _, params, normalizer in shortlist]
+        returns = evaluate_networks(parallel, n_chunks_for(n_jobs),
+                                    [params for _, params, _ in shortlist], source, config,
+                                    action_map, [norm for _, _, norm in shortlist],
+                                    episode_seeds, membrane_seeds, deadline=deadline)
         means = [float(r.mean()) for r in returns]
         chosen = int(np.argmax(means))
         self.selection_ = {"eval_scores": [entry[0] for entry in shortlist],

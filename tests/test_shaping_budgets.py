@@ -337,6 +337,31 @@ def test_final_selection_leaves_the_search_unchanged():
         np.testing.assert_array_equal(with_sel.history_[key], without.history_[key])
 
 
+def test_evaluate_networks_takes_one_normalizer_per_network():
+    # the final selection runs networks from different generations, each with the
+    # normaliser of its own generation, in one call: the same returns as one call each
+    from joblib import Parallel
+
+    from satrlearn.parallel import evaluate_networks
+
+    a = SATRSearch(**TINY, n_generations=2, eval_every=None).fit("CartPole-v1")
+    b = SATRSearch(**dict(TINY, random_state=1), n_generations=3,
+                   eval_every=None).fit("CartPole-v1")
+    source, config, action_map = a._prepare_env("CartPole-v1")
+    nets = [a.policy_.params, b.policy_.params]
+    norms = [a._normalizer, b._normalizer]
+    seeds, membranes = np.array([3, 4, 5]), np.array([7, 8, 9], dtype=np.uint64)
+    with Parallel(n_jobs=1) as par:
+        both = evaluate_networks(par, 1, nets, source, config, action_map, norms, seeds,
+                                 membranes)
+        each = [evaluate_networks(par, 1, [p], source, config, action_map, nm, seeds,
+                                  membranes)[0] for p, nm in zip(nets, norms)]
+        np.testing.assert_array_equal(both, np.stack(each))
+        with pytest.raises(ValueError, match="one per network"):
+            evaluate_networks(par, 1, nets, source, config, action_map, norms[:1], seeds,
+                              membranes)
+
+
 def test_interrupted_fit_skips_the_final_selection():
     class Stop:
         def on_generation(self, est, record):
