@@ -154,12 +154,18 @@ def run_label(algo, pop=None, eta=None, k_in=None, offset_schedule=None):
         label += f"-sel{final_shortlist()}"
     if N_EPISODES.get(algo, 1) != 1:
         label += f"-ep{N_EPISODES[algo]}"
+    if algo in EVAL_EVERY:
+        label += f"-ev{EVAL_EVERY[algo]}"
     return label
 
 
 #: ``n_episodes`` per candidate when not the estimator's default of 1 (``--n-episodes``),
 #: by algo
 N_EPISODES = {}
+
+#: ``eval_every`` (generations between evaluations) when not the estimator's default
+#: (``--eval-every``), by algo
+EVAL_EVERY = {}
 
 
 def final_shortlist():
@@ -200,6 +206,8 @@ def make_estimator(algo, seed, max_time, callbacks, pop=None, eta=None, k_in=Non
         extra["offset_schedule"] = offset_schedule
     if algo in N_EPISODES:
         extra["n_episodes"] = N_EPISODES[algo]
+    if algo in EVAL_EVERY:
+        extra["eval_every"] = EVAL_EVERY[algo]
     return cls(max_time=max_time, n_jobs=-1, random_state=seed, verbose=0,
                callbacks=callbacks, **extra)
 
@@ -298,6 +306,8 @@ def cmd_run(args):
         search.BUDGET_POWER = args.budget_power
     if args.n_episodes is not None:
         N_EPISODES[args.algo] = args.n_episodes
+    if args.eval_every is not None:
+        EVAL_EVERY[args.algo] = args.eval_every
     if args.final_shortlist is not None:
         from satrlearn import search
 
@@ -534,6 +544,9 @@ def main(argv=None):
     run.add_argument("--n-episodes", type=int, default=None,
                      help="episodes per candidate (n_episodes; default the estimator's, 1; "
                      "runs with another are labelled -ep<n>)")
+    run.add_argument("--eval-every", type=int, default=None,
+                     help="generations between evaluations (eval_every; default the "
+                     "estimator's; runs with it set are labelled -ev<n>)")
     run.add_argument("--final-shortlist", type=int, default=None,
                      help="networks re-evaluated at the end of the fit to choose best_policy_ "
                      "(satrlearn.search.FINAL_SHORTLIST; 1 turns the final selection off, the "
