@@ -154,8 +154,9 @@ def run_label(algo, pop=None, eta=None, k_in=None, offset_schedule=None):
         label += f"-sel{final_shortlist()}"
     if N_EPISODES.get(algo, 1) != 1:
         label += f"-ep{N_EPISODES[algo]}"
-    if algo in EVAL_EVERY:
-        label += f"-ev{EVAL_EVERY[algo]}"
+    interval = eval_interval(algo, pop)
+    if interval != LEGACY_EVAL_EVERY:
+        label += f"-ev{interval}"
     return label
 
 
@@ -166,6 +167,22 @@ N_EPISODES = {}
 #: ``eval_every`` (generations between evaluations) when not the estimator's default
 #: (``--eval-every``), by algo
 EVAL_EVERY = {}
+#: Generations between evaluations of every run before ``eval_every="auto"`` (2026-12-05);
+#: runs that evaluate at another interval are labelled ``-ev<n>``.
+LEGACY_EVAL_EVERY = 10
+
+
+def eval_interval(algo, pop=None):
+    """Generations between evaluations of a run of ``algo`` (its estimator's
+    ``eval_interval()`` with this run's population, episodes and ``eval_every``)."""
+    import satrlearn
+
+    kw = {} if pop is None else {"pop": pop}
+    if algo in N_EPISODES:
+        kw["n_episodes"] = N_EPISODES[algo]
+    if algo in EVAL_EVERY:
+        kw["eval_every"] = EVAL_EVERY[algo]
+    return getattr(satrlearn, ALGOS[algo])(**kw).eval_interval()
 
 
 def final_shortlist():
@@ -408,6 +425,10 @@ POP16_LABELS = {"SATR": ("satr-pop16-kin0.3-offsurvival0.25",),
 #: and with the final selection of ``best_policy_`` (the library's since 2026-12-05)
 SELECTION_LABELS = {m: tuple(f"{label}-sel4" for label in labels)
                     for m, labels in POP16_LABELS.items()}
+#: and with ``eval_every="auto"`` (since 2026-12-05): SATR at population 16 evaluates every
+#: 40 generations; EC and ES at 64 every 10, as before
+AUTO_EVAL_LABELS = {"SATR": ("satr-pop16-kin0.3-offsurvival0.25-sel4-ev40",),
+                    "EC": SELECTION_LABELS["EC"], "ES": SELECTION_LABELS["ES"]}
 
 
 def _without_schedule(label):
@@ -500,7 +521,11 @@ def summary_text(records):
             "defaults with the final selection of `best_policy_` (labels `-sel4`, the "
             "library's since 2026-12-05: at the end of the fit the 4 networks with the best "
             "evaluation means run 10 more episodes, and the best of them there is the last "
-            "time point's policy):\n\n" + versus_table(records, SELECTION_LABELS) + "\n")
+            "time point's policy):\n\n" + versus_table(records, SELECTION_LABELS) + "\n\n"
+            "The same with `eval_every=\"auto\"` (the default since 2026-12-05: one "
+            "evaluation per 640 training episodes, so SATR at population 16 evaluates every "
+            "40 generations, label `-ev40`, and EC and ES at 64 every 10 as before):\n\n"
+            + versus_table(records, AUTO_EVAL_LABELS) + "\n")
 
 
 def cmd_summary(args):

@@ -137,6 +137,13 @@ def _reward_offset(text):
 _nonnegative_float = _number_arg(float, lambda v: v >= 0, "a finite number >= 0")
 
 
+def _eval_every(text):
+    """``auto`` or an integer >= 0 (0: no evaluation)."""
+    if text == "auto":
+        return text
+    return _number_arg(int, lambda v: v >= 0, "'auto' or an integer >= 0")(text)
+
+
 def _eta(text):
     """``budget``, ``signal`` or a positive finite number."""
     if text in ("budget", "signal"):
@@ -915,9 +922,10 @@ def _add_train_arguments(parser):
                         help="'survival' scales the offset by the share of the time limit "
                              "the episodes last (whole from a quarter); 'constant' keeps it "
                              "whole; 'linear' lowers it to 0 by the end of the budget")
-    parser.add_argument("--eval-every", type=_nonnegative_int, default=10,
+    parser.add_argument("--eval-every", type=_eval_every, default="auto",
                         help="evaluate the deterministic network every N generations and after "
-                             "the last (default 10; 0 turns it off)")
+                             "the last; 'auto' (default) once per 640 training episodes, "
+                             "every 40 generations at population 16; 0 turns it off")
     parser.add_argument("--eval-episodes", type=_positive_int, default=5,
                         help="fresh episodes per evaluation (default 5)")
     parser.add_argument("--n-hidden", type=_positive_int, default=d["n_hidden"],

@@ -65,6 +65,10 @@ MAX_REWARD_OFFSET = 1e12
 FINAL_SHORTLIST = 4
 #: Episodes of the final selection, in units of ``eval_episodes``.
 FINAL_EPISODES_FACTOR = 2
+#: ``eval_every="auto"``: evaluate once per this many training episodes (``pop *
+#: n_episodes`` a generation), every 10 generations at a population of 64 and every 40 at
+#: 16, so that evaluation takes the same small share of a fit's time at any population.
+EVAL_EVERY_EPISODES = 640
 #: Largest ``sigma`` and ``learning_rate`` of :class:`ESSearch`: a weight of 1 is one connection
 #: at full strength, and the sampled float32 weights and the noise statistics stay finite.
 MAX_ES_SCALE = 1e6
@@ -278,7 +282,11 @@ class BaseSearch(BaseEstimator):
         if self.offset_schedule not in OFFSET_SCHEDULES:
             raise ValueError(f"offset_schedule must be one of {', '.join(OFFSET_SCHEDULES)}, "
                              f"got {self.offset_schedule!r}.")
-        _check_param("eval_every", self.eval_every, low=1, integer=True, none_ok=True)
+        if not (isinstance(self.eval_every, str) and self.eval_every == "auto"):
+            if isinstance(self.eval_every, str):
+                raise ValueError(f"eval_every must be 'auto', an integer >= 1 or None, got "
+                                 f"{self.eval_every!r}.")
+            _check_param("eval_every", self.eval_every, low=1, integer=True, none_ok=True)
         _check_param("eval_episodes", self.eval_episodes, low=1, integer=True)
         _check_param("n_episodes", self.n_episodes, low=1, integer=True)
         _check_param("n_hidden", self.n_hidden, low=1, integer=True)
@@ -634,8 +642,8 @@ class BaseSearch(BaseEstimator):
         steps = int(result["lengths"].sum())
         last = self._progress_fraction(self.n_generations_ + 1, self.env_steps_ + steps,
                                        self.wall_time_ + time.perf_counter() - t0) >= 1.0
-        evaluated = self.eval_every is not None and (
-            (self.n_generations_ + 1) % self.eval_every == 0 or last)
+        interval = self.eval_interval()
+        evaluated = interval is not None and ((self.n_generations_ + 1) % interval == 0 or last)
         evaluation = None
         if evaluated:
             # the new deterministic network and the generation's top-ranked candidate play
@@ -693,6 +701,21 @@ class BaseSearch(BaseEstimator):
             self.best_policy_ = RSNNPolicy(config, params, norm.copy(), action_map,
                                            observation_shape=getattr(self, "_obs_shape", None))
         return record
+
+    def eval_interval(self):
+        """Generations between two evaluations: ``eval_every``, or for ``"auto"`` one per
+        :data:`EVAL_EVERY_EPISODES` training episodes (None: no evaluation).
+
+        Examples
+        --------
+        >>> SATRSearch(pop=16).eval_interval(), ECSearch(pop=64).eval_interval()
+        (40, 10)
+        >>> SATRSearch(eval_every=3).eval_interval()
+        3
+        """
+        if not (isinstance(self.eval_every, str) and self.eval_every == "auto"):
+            return self.eval_every
+        return max(1, round(EVAL_EVERY_EPISODES / (self.pop * self.n_episodes)))
 
     def _shortlist_add(self, score, params, normalizer):
         """Keep ``params`` (with a copy of its normaliser) among the :data:`FINAL_SHORTLIST`
@@ -845,7 +868,7 @@ _COMMON_DOC = """
         (docs/concepts.md). Without a time limit it applies whole, with a warning.
         ``"constant"`` always applies the whole offset (the default until 2026-12-04);
         ``"linear"`` lowers it to 0 by the end of the budget.
-    eval_every : int or None, default=10
+    eval_every : "auto", int or None, default="auto"
         Every ``eval_every`` generations, and after the last one, the deterministic network
         and the generation's top-ranked candidate run the same ``eval_episodes`` fresh
         episodes (in the workers). When the fit ends (not when it is interrupted), the
@@ -853,8 +876,11 @@ _COMMON_DOC = """
         :data:`satrlearn.search.FINAL_SHORTLIST`) run the same ``2 * eval_episodes`` fresh
         episodes, and ``best_policy_`` is the best of them there: the best of many short
         evaluations is biased upwards, most for a network that falls in some episodes.
-        None turns evaluation off (``best_policy_`` then follows the one-episode
-        ``return_det``).
+        ``"auto"`` (the default since 2026-12-05; 10 before) evaluates once per 640 training
+        episodes (:data:`satrlearn.search.EVAL_EVERY_EPISODES`): every 10 generations at a
+        population of 64, every 40 at 16, so that evaluation costs a few percent of the
+        time at any population (:meth:`eval_interval`). None turns evaluation off
+        (``best_policy_`` then follows the one-episode ``return_det``).
     eval_episodes : int, default=5
         Episodes of each evaluation.
     n_episodes : int, default=1
@@ -997,7 +1023,7 @@ class SATRSearch(BaseSearch):
     def __init__(self, pop=16, n_generations=None, *, eta="budget", rho_eps=1e-3,
                  antithetic=False,
                  total_timesteps=None, max_time=None, reward_offset="auto",
-                 offset_schedule="survival", eval_every=10, eval_episodes=5, n_episodes=1,
+                 offset_schedule="survival", eval_every="auto", eval_episodes=5, n_episodes=1,
                  n_hidden=256, excitatory_ratio=0.5, network_params=None,
                  max_episode_steps=None, obs_clip=10.0, n_jobs=None, random_state=None,
                  verbose=0, warm_start=False, callbacks=None,
@@ -1071,7 +1097,7 @@ class ECSearch(BaseSearch):
     def __init__(self, pop=64, n_generations=None, *, learning_rate=0.15, trust_region=None,
                  rho_eps=1e-3, antithetic=False, total_timesteps=None, max_time=None,
                  reward_offset="auto",
-                 offset_schedule="survival", eval_every=10, eval_episodes=5, n_episodes=1,
+                 offset_schedule="survival", eval_every="auto", eval_episodes=5, n_episodes=1,
                  n_hidden=256, excitatory_ratio=0.5,
                  network_params=None, max_episode_steps=None, obs_clip=10.0, n_jobs=None,
                  random_state=None, verbose=0, warm_start=False, callbacks=None,
@@ -1111,7 +1137,7 @@ class ESSearch(BaseSearch):
 
     def __init__(self, pop=64, n_generations=None, *, sigma=0.3, learning_rate=0.15,
                  weight_decay=0.1, total_timesteps=None, max_time=None, reward_offset="auto",
-                 offset_schedule="survival", eval_every=10, eval_episodes=5, n_episodes=1,
+                 offset_schedule="survival", eval_every="auto", eval_episodes=5, n_episodes=1,
                  n_hidden=256, excitatory_ratio=0.5,
                  network_params=None, max_episode_steps=None, obs_clip=10.0, n_jobs=None,
                  random_state=None, verbose=0, warm_start=False, callbacks=None,

@@ -413,7 +413,7 @@ def test_default_budget_is_steps_or_time(monkeypatch):
     assert est.eta == SATRSearch().eta  # the library's default, no preset of the CLI's
     assert est.total_timesteps == cli.DEFAULTS["total_timesteps"]
     assert est.max_time == cli.DEFAULTS["max_time"] and est.n_generations is None
-    assert est.reward_offset == "auto" and est.eval_every == 10
+    assert est.reward_offset == "auto" and est.eval_every == "auto"
     args = cli.build_parser().parse_args(["train", "--generations", "3"])
     est = cli._make_estimator(args)
     assert est.n_generations == 3 and est.total_timesteps is None and est.max_time is None

@@ -260,6 +260,7 @@ def test_time_budget_survives_resume(tmp_path):
     ("offset_schedule", "cosine",
      "offset_schedule must be one of constant, linear, survival"),
     ("eval_every", 0, "eval_every must be >= 1"),
+    ("eval_every", "often", "eval_every must be 'auto', an integer"),
     ("eval_episodes", 0, "eval_episodes must be >= 1"),
     ("n_generations", -1, "n_generations must be >= 0"),
 ])
@@ -280,6 +281,23 @@ def test_evaluation_columns_and_schedule(Est):
         assert np.isnan(np.array(h[key])[~evaluated]).all()
     for key in ("eval_std", "eval_top_std"):
         assert (np.array(h[key])[evaluated] >= 0).all()
+
+
+def test_auto_evaluation_cadence_follows_training_episodes(monkeypatch):
+    # "auto" evaluates once per EVAL_EVERY_EPISODES training episodes: every 2 generations
+    # of 6 candidates here, every generation with 2 episodes each
+    monkeypatch.setattr(search, "EVAL_EVERY_EPISODES", 12)
+    est = SATRSearch(**TINY, n_generations=5, eval_episodes=2).fit("CartPole-v1")
+    assert est.eval_every == "auto" and est.eval_interval() == 2
+    assert est.history_["eval_episodes"] == [0, 2, 0, 2, 2]
+    est = SATRSearch(**TINY, n_generations=3, eval_episodes=2, n_episodes=2).fit(
+        "CartPole-v1")
+    assert est.eval_interval() == 1 and est.history_["eval_episodes"] == [2, 2, 2]
+    # the library's cadence: every 10 generations at 64, every 40 at 16
+    monkeypatch.setattr(search, "EVAL_EVERY_EPISODES", 640)
+    assert [SATRSearch(pop=p).eval_interval() for p in (16, 32, 64, 128, 2000)] == \
+        [40, 20, 10, 5, 1]
+    assert SATRSearch(eval_every=None).eval_interval() is None
 
 
 def test_best_policy_is_chosen_by_evaluation(monkeypatch):
