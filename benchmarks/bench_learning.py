@@ -135,8 +135,9 @@ def run_name(task, algo, seed, minutes, longer=True):
 
 def run_label(algo, pop=None, eta=None, k_in=None, offset_schedule=None):
     """``algo``, or ``algo-pop<N>-eta<X>`` when the population or SATR's step is not the
-    default, with ``-kin<K>`` when the network's input gain is not ``LEGACY_K_IN`` and
-    ``-off<schedule>`` when the reward offset's schedule is not ``"constant"``."""
+    default, with ``-kin<K>`` when the network's input gain is not ``LEGACY_K_IN``,
+    ``-off<schedule>`` when the reward offset's schedule is not ``"constant"`` and
+    ``-ev<n>`` when the run evaluates every ``n`` generations, not ``LEGACY_EVAL_EVERY``."""
     label = algo
     if pop is not None:
         label += f"-pop{pop}"
@@ -571,7 +572,7 @@ def main(argv=None):
                      "runs with another are labelled -ep<n>)")
     run.add_argument("--eval-every", type=int, default=None,
                      help="generations between evaluations (eval_every; default the "
-                     "estimator's; runs with it set are labelled -ev<n>)")
+                     "estimator's, 'auto'; runs whose interval is not 10 are labelled -ev<n>)")
     run.add_argument("--final-shortlist", type=int, default=None,
                      help="networks re-evaluated at the end of the fit to choose best_policy_ "
                      "(satrlearn.search.FINAL_SHORTLIST; 1 turns the final selection off, the "
