@@ -71,7 +71,7 @@ ALGORITHMS = {"satr": "SATRSearch", "ec": "ECSearch", "es": "ESSearch"}
 
 # which algorithm-specific options each estimator takes: option dest -> estimator parameter
 _ALGO_OPTIONS = {
-    "satr": {"eta": "eta", "antithetic": "antithetic"},
+    "satr": {"eta": "eta", "budget_power": "budget_power", "antithetic": "antithetic"},
     "ec": {"learning_rate": "learning_rate", "trust_region": "trust_region",
            "antithetic": "antithetic"},
     "es": {"learning_rate": "learning_rate", "sigma": "sigma"},
@@ -325,7 +325,8 @@ def _make_estimator(args):
     cls = getattr(satrlearn, ALGORITHMS[args.algo])
     allowed = _ALGO_OPTIONS[args.algo]
     extra = {}
-    for dest in ("eta", "learning_rate", "trust_region", "sigma", "antithetic"):
+    for dest in ("eta", "budget_power", "learning_rate", "trust_region", "sigma",
+                 "antithetic"):
         value = getattr(args, dest)
         if value is None or value is False:
             continue
@@ -335,6 +336,9 @@ def _make_estimator(args):
             raise UsageError(f"{flag} applies to --algo {' or '.join(users)}, not "
                              f"{args.algo}; drop it or change --algo.")
         extra[allowed[dest]] = value
+    if getattr(args, "budget_power", None) is not None and args.eta not in (None, "budget"):
+        raise UsageError(f"--budget-power shapes the schedule of --eta budget only, not --eta "
+                         f"{args.eta}; drop one of them.")
     pop = args.pop if args.pop is not None else cls().get_params()["pop"]
     if (args.algo == "es" or args.antithetic) and pop % 2:
         why = "--algo es samples" if args.algo == "es" else "--antithetic samples"
@@ -942,6 +946,10 @@ def _add_train_arguments(parser):
                         help="SATR step size, 'budget' to set it from the population and "
                              "the budget, or 'signal' to spend the same budget where the "
                              "signal estimate is (satr only; default: SATRSearch's, 'budget')")
+    parser.add_argument("--budget-power", type=_positive_float, default=None,
+                        help="with --eta budget, how the schedule spreads the distribution's "
+                             "settling over the budget: 1 evenly, under 1 sooner (satr only; "
+                             "default: SATRSearch's, 1)")
     parser.add_argument("--antithetic", action="store_true",
                         help="draw candidates in pairs from the same uniforms (satr and ec)")
     parser.add_argument("--learning-rate", type=_positive_float, default=None,

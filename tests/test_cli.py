@@ -426,6 +426,18 @@ def test_eta_budget_reaches_the_estimator():
     assert est.eta == 7.5
 
 
+def test_budget_power_reaches_the_estimator(capsys):
+    est = cli._make_estimator(cli.build_parser().parse_args(["train", "--budget-power", "0.5"]))
+    assert est.budget_power == 0.5 and est.eta == "budget"
+    assert cli._make_estimator(cli.build_parser().parse_args(["train"])).budget_power is None
+    code = cli.main(["train", *TINY, "--eta", "7.5", "--budget-power", "0.5"])
+    _assert_clean_error(code, capsys.readouterr().err, "--budget-power", "--eta budget")
+    code = cli.main(["train", *TINY, "--algo", "ec", "--budget-power", "0.5"])
+    _assert_clean_error(code, capsys.readouterr().err, "--budget-power", "satr")
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["train", "--budget-power", "0"])
+
+
 def test_antithetic_flag(capsys):
     est = cli._make_estimator(cli.build_parser().parse_args(["train", "--antithetic"]))
     assert est.antithetic is True

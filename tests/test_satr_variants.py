@@ -50,6 +50,41 @@ def test_budget_power_spends_the_same_variance_sooner(monkeypatch):
     assert budget_eta(64, 0.1, 1.0) == 0.0
 
 
+def test_budget_power_of_the_estimator_shapes_its_schedule(monkeypatch):
+    """SATRSearch(budget_power=p) gives budget_eta the power p in every generation; None
+    takes the module's BUDGET_POWER; the argument wins over the module's constant."""
+    import satrlearn.search as search
+
+    def etas(**kw):
+        seen = []
+        SATRSearch(**TINY, n_generations=5, callbacks=[lambda est, rec: seen.append(
+            est._opt.rule.eta)], **kw).fit(stub)
+        return np.array(seen)
+
+    front = etas(budget_power=0.5)
+    expected = [budget_eta(6, 1 / 5, g / 5, 0.5) for g in range(5)]
+    np.testing.assert_allclose(front, expected)
+    assert front[0] > front[-1]  # more of the variance early
+    even = etas()
+    np.testing.assert_allclose(even, budget_eta(6, 1 / 5))
+    monkeypatch.setattr(search, "BUDGET_POWER", 0.5)
+    np.testing.assert_allclose(etas(), front)
+    np.testing.assert_allclose(etas(budget_power=1.0), even)
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(budget_power=0), "budget_power must be > 0"),
+    (dict(budget_power=float("nan")), "budget_power must be finite"),
+    (dict(budget_power=0.5, eta=7.0), "eta='budget' only"),
+    (dict(budget_power=0.5, eta="signal"), "eta='budget' only"),
+])
+def test_budget_power_errors_name_the_fix(kw, match):
+    with pytest.raises(ValueError, match=match):
+        SATRSearch(**TINY, n_generations=1, **kw).fit(stub)
+    with pytest.raises(TypeError, match="budget_power must be a number"):
+        SATRSearch(**TINY, n_generations=1, budget_power="half").fit(stub)
+
+
 def test_noise_alone_settles_the_distribution_at_the_end_of_any_budget():
     """Under a ranking that carries no information, G generations at budget_eta(N, 1 / G)
     bring the entropy to the same value whatever N and G (the log-odds' random walk reaches
