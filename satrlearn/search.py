@@ -1013,8 +1013,9 @@ class SATRSearch(BaseSearch):
         ``BUDGET_LOGIT_VARIANCE * t ** budget_power``. 1 spreads it evenly; a power under 1
         spends more of it early, so the distribution settles sooner (0.5: half of it in the
         first quarter of the budget). The even schedule did better at 3 minutes of wall
-        time on 2 cores on Hopper-v5 and Walker2d-v5, 0.5 at 10 minutes on Hopper-v5
-        (docs/tuning.md). None takes :data:`BUDGET_POWER` (1).
+        time on 2 cores on Hopper-v5 and Walker2d-v5; at 10 minutes 0.5 did better on
+        Hopper-v5 and on two of three Walker2d-v5 seeds, the third stalling at its flat
+        start (docs/tuning.md). None takes :data:`BUDGET_POWER` (1).
     rho_eps : float, default=1e-3
         ``rho`` is kept in ``[rho_eps, 1 - rho_eps]``.
     antithetic : bool, default=False
