@@ -33,7 +33,7 @@ interrupted midway has no JSON and starts again from scratch.
     # 2026-12-04), others -offlinear, -offsurvival<share> (the default since 2026-12-04, so a
     # default run is labelled -offsurvival0.25)
     python benchmarks/bench_learning.py run --minutes 3 --same-budget --offset-schedule constant
-    # SATR's budget schedule front-loaded (satrlearn.search.BUDGET_POWER): labelled -bp<power>
+    # SATR's budget schedule front-loaded (SATRSearch(budget_power=...)): labelled -bp<power>
     python benchmarks/bench_learning.py run --minutes 3 --same-budget --budget-power 0.5
     # a smoke test: 6 s budgets into a scratch folder
     python benchmarks/bench_learning.py run --minutes 0.1 --tasks Hopper-v5 --seeds 0 \\
@@ -149,8 +149,8 @@ def run_label(algo, pop=None, eta=None, k_in=None, offset_schedule=None):
         label += f"-off{offset_schedule}"
         if offset_schedule == "survival" and survival_full_share() != 1.0:
             label += f"{survival_full_share():g}"
-    if algo == "satr" and budget_power() != 1.0:
-        label += f"-bp{budget_power():g}"
+    if algo in BUDGET_POWER and BUDGET_POWER[algo] != 1.0:
+        label += f"-bp{BUDGET_POWER[algo]:g}"
     if final_shortlist() > 1:
         label += f"-sel{final_shortlist()}"
     if N_EPISODES.get(algo, 1) != 1:
@@ -168,6 +168,8 @@ N_EPISODES = {}
 #: ``eval_every`` (generations between evaluations) when not the estimator's default
 #: (``--eval-every``), by algo
 EVAL_EVERY = {}
+#: SATR's ``budget_power`` when given (``--budget-power``), by algo
+BUDGET_POWER = {}
 #: Generations between evaluations of every run before ``eval_every="auto"`` (2026-12-05);
 #: runs that evaluate at another interval are labelled ``-ev<n>``.
 LEGACY_EVAL_EVERY = 10
@@ -201,13 +203,6 @@ def survival_full_share():
     return shaping.SURVIVAL_FULL_SHARE
 
 
-def budget_power():
-    """``satrlearn.search.BUDGET_POWER`` as this process has it (``--budget-power``)."""
-    from satrlearn import search
-
-    return search.BUDGET_POWER
-
-
 def make_estimator(algo, seed, max_time, callbacks, pop=None, eta=None, k_in=None,
                    offset_schedule=None):
     """The estimator of ``algo`` with its defaults (but ``pop``, ``eta``, the input gain
@@ -226,6 +221,8 @@ def make_estimator(algo, seed, max_time, callbacks, pop=None, eta=None, k_in=Non
         extra["n_episodes"] = N_EPISODES[algo]
     if algo in EVAL_EVERY:
         extra["eval_every"] = EVAL_EVERY[algo]
+    if algo in BUDGET_POWER:
+        extra["budget_power"] = BUDGET_POWER[algo]
     return cls(max_time=max_time, n_jobs=-1, random_state=seed, verbose=0,
                callbacks=callbacks, **extra)
 
@@ -319,9 +316,11 @@ def cmd_run(args):
 
         shaping.SURVIVAL_FULL_SHARE = args.survival_full
     if args.budget_power is not None:
-        from satrlearn import search
-
-        search.BUDGET_POWER = args.budget_power
+        if args.algo != "satr" or args.eta not in (None, "budget"):
+            print("--budget-power shapes the schedule of SATR's eta='budget': use it with "
+                  "--algo satr and without a number for --eta.", file=sys.stderr)
+            return 2
+        BUDGET_POWER[args.algo] = args.budget_power
     if args.n_episodes is not None:
         N_EPISODES[args.algo] = args.n_episodes
     if args.eval_every is not None:
@@ -565,7 +564,7 @@ def main(argv=None):
                      "runs with another than 1 are labelled -offsurvival<share>)")
     run.add_argument("--budget-power", type=float, default=None,
                      help="with SATR's eta='budget': the power of the schedule of the log-odds "
-                     "variance over the budget (satrlearn.search.BUDGET_POWER; runs with "
+                     "variance over the budget (SATRSearch(budget_power=...); runs with "
                      "another than 1 are labelled -bp<power>)")
     run.add_argument("--n-episodes", type=int, default=None,
                      help="episodes per candidate (n_episodes; default the estimator's, 1; "
