@@ -35,6 +35,9 @@ interrupted midway has no JSON and starts again from scratch.
     python benchmarks/bench_learning.py run --minutes 3 --same-budget --offset-schedule constant
     # SATR's budget schedule front-loaded (SATRSearch(budget_power=...)): labelled -bp<power>
     python benchmarks/bench_learning.py run --minutes 3 --same-budget --budget-power 0.5
+    # SATR's update as the paper writes it (a fixed eta) with a higher floor on the
+    # probabilities (rho_eps): labelled -eta<x>-...-eps<x>
+    python benchmarks/bench_learning.py run --same-budget --eta 8 --rho-eps 0.005
     # a smoke test: 6 s budgets into a scratch folder
     python benchmarks/bench_learning.py run --minutes 0.1 --tasks Hopper-v5 --seeds 0 \\
         --results-dir /tmp/learning
@@ -151,6 +154,8 @@ def run_label(algo, pop=None, eta=None, k_in=None, offset_schedule=None):
             label += f"{survival_full_share():g}"
     if algo in BUDGET_POWER and BUDGET_POWER[algo] != 1.0:
         label += f"-bp{BUDGET_POWER[algo]:g}"
+    if algo in RHO_EPS:
+        label += f"-eps{RHO_EPS[algo]:g}"
     if final_shortlist() > 1:
         label += f"-sel{final_shortlist()}"
     if N_EPISODES.get(algo, 1) != 1:
@@ -170,6 +175,9 @@ N_EPISODES = {}
 EVAL_EVERY = {}
 #: SATR's ``budget_power`` when given (``--budget-power``), by algo
 BUDGET_POWER = {}
+#: ``rho_eps`` (the clip that keeps every connection at least that uncertain) when given
+#: (``--rho-eps``, SATR and EC), by algo
+RHO_EPS = {}
 #: Generations between evaluations of every run before ``eval_every="auto"`` (2026-12-05);
 #: runs that evaluate at another interval are labelled ``-ev<n>``.
 LEGACY_EVAL_EVERY = 10
@@ -223,6 +231,8 @@ def make_estimator(algo, seed, max_time, callbacks, pop=None, eta=None, k_in=Non
         extra["eval_every"] = EVAL_EVERY[algo]
     if algo in BUDGET_POWER:
         extra["budget_power"] = BUDGET_POWER[algo]
+    if algo in RHO_EPS:
+        extra["rho_eps"] = RHO_EPS[algo]
     return cls(max_time=max_time, n_jobs=-1, random_state=seed, verbose=0,
                callbacks=callbacks, **extra)
 
@@ -321,6 +331,12 @@ def cmd_run(args):
                   "--algo satr and without a number for --eta.", file=sys.stderr)
             return 2
         BUDGET_POWER[args.algo] = args.budget_power
+    if args.rho_eps is not None:
+        if args.algo == "es":
+            print("--rho-eps clips the connection probabilities of --algo satr or ec, not es.",
+                  file=sys.stderr)
+            return 2
+        RHO_EPS[args.algo] = args.rho_eps
     if args.n_episodes is not None:
         N_EPISODES[args.algo] = args.n_episodes
     if args.eval_every is not None:
@@ -566,6 +582,10 @@ def main(argv=None):
                      help="with SATR's eta='budget': the power of the schedule of the log-odds "
                      "variance over the budget (SATRSearch(budget_power=...); runs with "
                      "another than 1 are labelled -bp<power>)")
+    run.add_argument("--rho-eps", type=float, default=None,
+                     help="SATR and EC: keep every connection probability in [x, 1 - x] "
+                     "(rho_eps; default the estimator's, 0.001; runs that set it are labelled "
+                     "-eps<x>)")
     run.add_argument("--n-episodes", type=int, default=None,
                      help="episodes per candidate (n_episodes; default the estimator's, 1; "
                      "runs with another are labelled -ep<n>)")

@@ -1,0 +1,125 @@
+"""What a Bernoulli search still explores once its distribution has settled: wall-clock runs
+replayed as noise-only walks.
+
+At the library's sizes a generation's ranking is almost all sampling noise, so where SATR's
+and EC's distributions go over a run is, to a close approximation, a random walk set by the
+population and the step (``docs/concepts.md``, "A step set by the budget"). This script
+replays each run of ``benchmarks/results/learning`` on a search whose rankings are random
+numbers, with the run's own population and steps (SATR: the ``eta`` of every generation, from
+its history; EC: its learning rate), and reports what the real history cannot show:
+
+- ``H``: entropy per connection at the end (nats), real / walk;
+- ``KL``: median KL of a generation's move over the second half, real / walk;
+- ``flips/gen`` and ``flips/s``: connections whose most likely value (``rho > 0.5``) changes
+  in a generation of the second half (per second with the run's own generation times);
+- ``reached``: the share of all connections whose most likely value changed at least once
+  in the second half, the part of the network the settled search still explores;
+- ``pinned``: the share of connections within 0.01 of 0 or 1 at the end.
+
+    python benchmarks/settled_search.py --match "Walker2d-v5_*sel4*_10min"
+    python benchmarks/settled_search.py --match "*_10min" --dim 20000
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+
+import numpy as np
+
+from satrlearn.callbacks import read_history
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_DIR = os.path.join(HERE, "results", "learning")
+
+
+def _kl(new, old):
+    """KL(new || old) of two product-Bernoulli distributions, in nats."""
+    p = np.clip(new, 1e-12, 1 - 1e-12)
+    q = np.clip(old, 1e-12, 1 - 1e-12)
+    return float(np.sum(p * np.log(p / q) + (1 - p) * np.log((1 - p) / (1 - q))))
+
+
+def replay(algo, params, history, dim, seed=0):
+    """The run's generations on random rankings; the figures above (walk side)."""
+    from satrlearn.optim import EC, SATR
+    from satrlearn.strategies.bernoulli import bernoulli_entropy
+
+    pop = int(params["pop"])
+    antithetic = bool(params.get("antithetic", False))
+    if algo == "ec":
+        opt = EC(n_params=dim, pop=pop, learning_rate=float(params["learning_rate"]),
+                 rho_eps=float(params.get("rho_eps", 1e-3)), antithetic=antithetic,
+                 random_state=seed)
+        etas = None
+    else:
+        etas = np.asarray(history["eta"], dtype=float)
+        opt = SATR(n_params=dim, pop=pop, eta=float(etas[0]),
+                   rho_eps=float(params.get("rho_eps", 1e-3)), antithetic=antithetic,
+                   random_state=seed)
+    rng = np.random.default_rng(seed)
+    gens = len(history["wall_time"])
+    half = gens // 2
+    reached = np.zeros(dim, dtype=bool)
+    kls, flips = [], []
+    for g in range(gens):
+        if etas is not None:
+            opt.rule.eta = float(etas[g])
+        old = opt.state["rho"].copy()
+        opt.ask()
+        opt.tell(rng.standard_normal(pop))
+        new = opt.state["rho"]
+        if g >= half:
+            changed = (old > 0.5) != (new > 0.5)
+            reached |= changed
+            flips.append(int(changed.sum()))
+            kls.append(_kl(new, old))
+    rho = opt.state["rho"]
+    seconds = np.diff(np.asarray(history["wall_time"], dtype=float))[half - 1:]
+    return {"H": float(bernoulli_entropy(rho)), "KL": float(np.median(kls)),
+            "flips_gen": float(np.mean(flips)),
+            "flips_s": float(np.sum(flips) / max(float(np.sum(seconds)), 1e-9)),
+            "reached": float(reached.mean()),
+            "pinned": float(np.mean((rho < 0.01) | (rho > 0.99)))}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--results-dir", default=DEFAULT_DIR)
+    parser.add_argument("--match", default="*_10min",
+                        help="glob on the run names (default: the 10-minute runs)")
+    parser.add_argument("--dim", type=int, default=72_000,
+                        help="connections in the walk (default: about Hopper-v5's 71,936)")
+    args = parser.parse_args(argv)
+    if args.dim < 1:
+        parser.error("--dim must be at least 1.")
+    paths = sorted(glob.glob(os.path.join(args.results_dir, args.match + ".csv")))
+    if not paths:
+        raise SystemExit(f"No history CSV matches {args.match!r} in {args.results_dir}.")
+    print(f"{'run':66} {'H real/walk':>12} {'KL real/walk':>14} {'flips/gen':>9} "
+          f"{'flips/s':>8} {'reached':>8} {'pinned':>7}")
+    for path in paths:
+        record_path = path[:-4] + ".json"
+        if not os.path.isfile(record_path):
+            continue
+        with open(record_path) as fh:
+            record = json.load(fh)
+        algo = record["algo"].split("-")[0]
+        if algo not in ("satr", "ec"):
+            continue
+        history = {k: np.asarray(v, dtype=float) for k, v in read_history(path).items()}
+        if len(history["wall_time"]) < 4:
+            continue
+        walk = replay(algo, record["params"], history, args.dim)
+        half = len(history["kl"]) // 2
+        print(f"{os.path.basename(path)[:-4][:66]:66} "
+              f"{history['entropy'][-1]:5.3f}/{walk['H']:.3f} "
+              f"{np.median(history['kl'][half:]):6.1f}/{walk['KL']:6.1f} "
+              f"{walk['flips_gen']:9.0f} {walk['flips_s']:8.0f} {walk['reached']:8.1%} "
+              f"{walk['pinned']:7.1%}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
