@@ -71,9 +71,10 @@ ALGORITHMS = {"satr": "SATRSearch", "ec": "ECSearch", "es": "ESSearch"}
 
 # which algorithm-specific options each estimator takes: option dest -> estimator parameter
 _ALGO_OPTIONS = {
-    "satr": {"eta": "eta", "budget_power": "budget_power", "antithetic": "antithetic"},
+    "satr": {"eta": "eta", "budget_power": "budget_power", "rho_eps": "rho_eps",
+             "antithetic": "antithetic"},
     "ec": {"learning_rate": "learning_rate", "trust_region": "trust_region",
-           "antithetic": "antithetic"},
+           "rho_eps": "rho_eps", "antithetic": "antithetic"},
     "es": {"learning_rate": "learning_rate", "sigma": "sigma"},
 }
 
@@ -127,6 +128,7 @@ _n_jobs = _number_arg(int, lambda v: v != 0,
                       "a worker count (1, 2, ...) or -1 for every core; 0 workers cannot run "
                       "anything")
 _positive_float = _number_arg(float, lambda v: v > 0, "a positive finite number")
+_probability_floor = _number_arg(float, lambda v: 0 < v < 0.5, "a number between 0 and 0.5")
 
 
 def _reward_offset(text):
@@ -325,7 +327,7 @@ def _make_estimator(args):
     cls = getattr(satrlearn, ALGORITHMS[args.algo])
     allowed = _ALGO_OPTIONS[args.algo]
     extra = {}
-    for dest in ("eta", "budget_power", "learning_rate", "trust_region", "sigma",
+    for dest in ("eta", "budget_power", "rho_eps", "learning_rate", "trust_region", "sigma",
                  "antithetic"):
         value = getattr(args, dest)
         if value is None or value is False:
@@ -950,6 +952,9 @@ def _add_train_arguments(parser):
                         help="with --eta budget, how the schedule spreads the distribution's "
                              "settling over the budget: 1 evenly, under 1 sooner (satr only; "
                              "default: SATRSearch's, 1)")
+    parser.add_argument("--rho-eps", type=_probability_floor, default=None, metavar="X",
+                        help="keep every connection's probability in [X, 1 - X], a floor on "
+                             "exploration (satr and ec; default: the estimator's, 0.001)")
     parser.add_argument("--antithetic", action="store_true",
                         help="draw candidates in pairs from the same uniforms (satr and ec)")
     parser.add_argument("--learning-rate", type=_positive_float, default=None,

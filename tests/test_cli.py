@@ -438,6 +438,22 @@ def test_budget_power_reaches_the_estimator(capsys):
         cli.build_parser().parse_args(["train", "--budget-power", "0"])
 
 
+def test_rho_eps_reaches_the_estimator(capsys):
+    est = cli._make_estimator(cli.build_parser().parse_args(
+        ["train", "--eta", "8", "--rho-eps", "0.005"]))
+    assert est.rho_eps == 0.005 and est.eta == 8.0
+    est = cli._make_estimator(cli.build_parser().parse_args(
+        ["train", "--algo", "ec", "--rho-eps", "0.01"]))
+    assert type(est).__name__ == "ECSearch" and est.rho_eps == 0.01
+    assert cli._make_estimator(cli.build_parser().parse_args(["train"])).rho_eps == 1e-3
+    code = cli.main(["train", *TINY, "--algo", "es", "--rho-eps", "0.01"])
+    _assert_clean_error(code, capsys.readouterr().err, "--rho-eps", "satr or ec")
+    for bad in ("0", "0.5", "-0.1", "nan", "x"):
+        with pytest.raises(SystemExit):
+            cli.build_parser().parse_args(["train", "--rho-eps", bad])
+    assert "between 0 and 0.5" in capsys.readouterr().err
+
+
 def test_antithetic_flag(capsys):
     est = cli._make_estimator(cli.build_parser().parse_args(["train", "--antithetic"]))
     assert est.antithetic is True
