@@ -18,6 +18,13 @@ its history; EC: its learning rate), and reports what the real history cannot sh
 
     python benchmarks/settled_search.py --match "Walker2d-v5_*sel4*_10min"
     python benchmarks/settled_search.py --match "*_10min" --dim 20000
+
+``--walk`` replays no run but a search of its own on random rankings, for choosing a setting
+before running it (no real column, no ``flips/s``), e.g. SATR's fixed step with a floor on
+the probabilities against EC:
+
+    python benchmarks/settled_search.py --dim 5000 --walk ec,pop=64,generations=240 \
+        satr,pop=16,eta=8,rho_eps=0.005,generations=900
 """
 
 from __future__ import annotations
@@ -85,6 +92,29 @@ def replay(algo, params, history, dim, seed=0):
             "pinned": float(np.mean((rho < 0.01) | (rho > 0.99)))}
 
 
+def parse_walk(text):
+    """``algo,key=value,...`` of ``--walk``: the algo, its params and the generations."""
+    algo, *pairs = text.split(",")
+    if algo not in ("satr", "ec"):
+        raise ValueError(f"--walk {text!r}: the algo must be satr or ec")
+    params = {"pop": 16 if algo == "satr" else 64, "learning_rate": 0.15}
+    generations = 500
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or key not in ("pop", "eta", "rho_eps", "learning_rate", "generations"):
+            raise ValueError(f"--walk {text!r}: expected key=value with a key among pop, eta, "
+                             f"rho_eps, learning_rate, generations")
+        if key == "generations":
+            generations = int(value)
+        else:
+            params[key] = float(value)
+    if algo == "satr" and "eta" not in params:
+        raise ValueError(f"--walk {text!r}: give SATR a fixed eta=...")
+    history = {"wall_time": np.arange(1, generations + 1, dtype=float),
+               "eta": np.full(generations, params.get("eta", np.nan))}
+    return algo, params, history
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--results-dir", default=DEFAULT_DIR)
@@ -92,9 +122,22 @@ def main(argv=None):
                         help="glob on the run names (default: the 10-minute runs)")
     parser.add_argument("--dim", type=int, default=72_000,
                         help="connections in the walk (default: about Hopper-v5's 71,936)")
+    parser.add_argument("--walk", nargs="+", default=None, metavar="ALGO,KEY=VALUE",
+                        help="replay no run but these searches (satr needs eta=...)")
     args = parser.parse_args(argv)
     if args.dim < 1:
         parser.error("--dim must be at least 1.")
+    if args.walk:
+        try:
+            walks = [parse_walk(text) for text in args.walk]
+        except ValueError as exc:
+            parser.error(str(exc))
+        print(f"{'walk':66} {'H':>6} {'KL':>7} {'flips/gen':>9} {'reached':>8} {'pinned':>7}")
+        for text, (algo, params, history) in zip(args.walk, walks):
+            walk = replay(algo, params, history, args.dim)
+            print(f"{text[:66]:66} {walk['H']:6.3f} {walk['KL']:7.1f} {walk['flips_gen']:9.0f} "
+                  f"{walk['reached']:8.1%} {walk['pinned']:7.1%}", flush=True)
+        return
     paths = sorted(glob.glob(os.path.join(args.results_dir, args.match + ".csv")))
     if not paths:
         raise SystemExit(f"No history CSV matches {args.match!r} in {args.results_dir}.")
