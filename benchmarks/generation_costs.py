@@ -21,11 +21,11 @@ more generations, so it evaluates more often per env step.
 from __future__ import annotations
 
 import argparse
-import glob
 import math
 import os
 
 import numpy as np
+from run_records import history_paths
 
 from satrlearn.callbacks import read_history
 
@@ -58,9 +58,7 @@ def main(argv=None):
     parser.add_argument("--results-dir", default=DEFAULT_DIR)
     parser.add_argument("--match", default="*", help="glob on the run names (default: all)")
     args = parser.parse_args(argv)
-    paths = sorted(glob.glob(os.path.join(args.results_dir, args.match + ".csv")))
-    if not paths:
-        raise SystemExit(f"No history CSV matches {args.match!r} in {args.results_dir}.")
+    paths = history_paths(args.results_dir, args.match)
     print(f"{'run':66} {'gens':>5} {'gen s':>6} {'+eval s':>7} {'steps/gen':>9} "
           f"{'steps/s':>8} {'all/s':>7} {'eval':>6}")
     for path in paths:

@@ -20,10 +20,10 @@ candidate disagrees, where SATR's steps in log-odds space barely move it.
 from __future__ import annotations
 
 import argparse
-import glob
 import os
 
 import numpy as np
+from run_records import history_paths
 
 from satrlearn.callbacks import read_history
 
@@ -65,9 +65,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.quarters < 1:
         parser.error("--quarters must be at least 1.")
-    paths = sorted(glob.glob(os.path.join(args.results_dir, args.match + ".csv")))
-    if not paths:
-        raise SystemExit(f"No history CSV matches {args.match!r} in {args.results_dir}.")
+    paths = history_paths(args.results_dir, args.match)
     print("per share of the wall time: entropy (nats per connection) / median KL of a "
           "generation / KL per second / population mean return")
     for path in paths:

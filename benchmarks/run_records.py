@@ -54,6 +54,17 @@ def code_commit():
     return head + ("+dirty" if dirty else "")
 
 
+def history_paths(results, match):
+    """The history CSVs in the folder ``results`` whose run names match the glob ``match``,
+    sorted; exits with a message naming both when there are none."""
+    import glob
+
+    paths = sorted(glob.glob(os.path.join(results, match + ".csv")))
+    if not paths:
+        raise SystemExit(f"No history CSV matches {match!r} in {results}.")
+    return paths
+
+
 def load_records(results, suffix=".json"):
     """Every run record (JSON files ending in ``suffix``) in the folder ``results``."""
     records = []

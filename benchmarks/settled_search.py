@@ -30,11 +30,11 @@ the probabilities against EC:
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 
 import numpy as np
+from run_records import history_paths
 
 from satrlearn.callbacks import read_history
 
@@ -138,9 +138,7 @@ def main(argv=None):
             print(f"{text[:66]:66} {walk['H']:6.3f} {walk['KL']:7.1f} {walk['flips_gen']:9.0f} "
                   f"{walk['reached']:8.1%} {walk['pinned']:7.1%}", flush=True)
         return
-    paths = sorted(glob.glob(os.path.join(args.results_dir, args.match + ".csv")))
-    if not paths:
-        raise SystemExit(f"No history CSV matches {args.match!r} in {args.results_dir}.")
+    paths = history_paths(args.results_dir, args.match)
     print(f"{'run':66} {'H real/walk':>12} {'KL real/walk':>14} {'flips/gen':>9} "
           f"{'flips/s':>8} {'reached':>8} {'pinned':>7}")
     for path in paths:
