@@ -42,17 +42,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_DIR = os.path.join(HERE, "results", "learning")
 
 
-def _kl(new, old):
-    """KL(new || old) of two product-Bernoulli distributions, in nats."""
-    p = np.clip(new, 1e-12, 1 - 1e-12)
-    q = np.clip(old, 1e-12, 1 - 1e-12)
-    return float(np.sum(p * np.log(p / q) + (1 - p) * np.log((1 - p) / (1 - q))))
-
-
 def replay(algo, params, history, dim, seed=0):
     """The run's generations on random rankings; the figures above (walk side)."""
     from satrlearn.optim import EC, SATR
-    from satrlearn.strategies.bernoulli import bernoulli_entropy
 
     pop = int(params["pop"])
     antithetic = bool(params.get("antithetic", False))
@@ -76,16 +68,15 @@ def replay(algo, params, history, dim, seed=0):
             opt.rule.eta = float(etas[g])
         old = opt.state["rho"].copy()
         opt.ask()
-        opt.tell(rng.standard_normal(pop))
-        new = opt.state["rho"]
+        info = opt.tell(rng.standard_normal(pop))  # its kl: the exact KL of the move
         if g >= half:
-            changed = (old > 0.5) != (new > 0.5)
+            changed = (old > 0.5) != (opt.state["rho"] > 0.5)
             reached |= changed
             flips.append(int(changed.sum()))
-            kls.append(_kl(new, old))
+            kls.append(info["kl"])
     rho = opt.state["rho"]
     seconds = np.diff(np.asarray(history["wall_time"], dtype=float))[half - 1:]
-    return {"H": float(bernoulli_entropy(rho)), "KL": float(np.median(kls)),
+    return {"H": float(info["entropy"]), "KL": float(np.median(kls)),
             "flips_gen": float(np.mean(flips)),
             "flips_s": float(np.sum(flips) / max(float(np.sum(seconds)), 1e-9)),
             "reached": float(reached.mean()),
