@@ -155,7 +155,9 @@ def run_label(algo, pop=None, eta=None, k_in=None, offset_schedule=None):
     if algo in BUDGET_POWER and BUDGET_POWER[algo] != 1.0:
         label += f"-bp{BUDGET_POWER[algo]:g}"
     if algo in RHO_EPS:
-        label += f"-eps{RHO_EPS[algo]:g}"
+        floor = RHO_EPS[algo]
+        label += "-eps" + ("to".join(f"{v:g}" for v in floor) if isinstance(floor, tuple)
+                           else f"{floor:g}")
     if final_shortlist() > 1:
         label += f"-sel{final_shortlist()}"
     if N_EPISODES.get(algo, 1) != 1:
@@ -175,6 +177,14 @@ N_EPISODES = {}
 EVAL_EVERY = {}
 #: SATR's ``budget_power`` when given (``--budget-power``), by algo
 BUDGET_POWER = {}
+def _floor(text):
+    """``--rho-eps``: one number, or ``START,END`` (a pair)."""
+    values = tuple(float(v) for v in text.split(","))
+    if len(values) not in (1, 2):
+        raise argparse.ArgumentTypeError("expected X or START,END")
+    return values[0] if len(values) == 1 else values
+
+
 #: ``rho_eps`` (the clip that keeps every connection at least that uncertain) when given
 #: (``--rho-eps``, SATR and EC), by algo
 RHO_EPS = {}
@@ -335,6 +345,10 @@ def cmd_run(args):
         if args.algo == "es":
             print("--rho-eps clips the connection probabilities of --algo satr or ec, not es.",
                   file=sys.stderr)
+            return 2
+        if isinstance(args.rho_eps, tuple) and args.algo != "satr":
+            print("--rho-eps START,END (a floor that falls over the budget) is SATR's; "
+                  "give EC one number.", file=sys.stderr)
             return 2
         RHO_EPS[args.algo] = args.rho_eps
     if args.n_episodes is not None:
@@ -582,10 +596,11 @@ def main(argv=None):
                      help="with SATR's eta='budget': the power of the schedule of the log-odds "
                      "variance over the budget (SATRSearch(budget_power=...); runs with "
                      "another than 1 are labelled -bp<power>)")
-    run.add_argument("--rho-eps", type=float, default=None,
+    run.add_argument("--rho-eps", type=_floor, default=None,
                      help="SATR and EC: keep every connection probability in [x, 1 - x] "
                      "(rho_eps; default the estimator's, 0.001; runs that set it are labelled "
-                     "-eps<x>)")
+                     "-eps<x>). SATR also takes START,END: a floor that falls geometrically "
+                     "from START to END over the budget (labelled -eps<start>to<end>)")
     run.add_argument("--n-episodes", type=int, default=None,
                      help="episodes per candidate (n_episodes; default the estimator's, 1; "
                      "runs with another are labelled -ep<n>)")

@@ -211,6 +211,30 @@ def signal_eta(pop: int, fraction, used: float, spent: float, estimate: float,
     return float(np.sqrt(variance) * int(pop) / np.sqrt(_rank_energy(pop)))
 
 
+def _check_floor(rho_eps):
+    """Raise an error naming ``rho_eps`` unless it is a number in (0, 0.5] or a pair
+    ``(start, end)`` of them."""
+    if isinstance(rho_eps, (tuple, list)):
+        if len(rho_eps) != 2:
+            raise ValueError(f"rho_eps must be a number or a pair (start, end) of numbers, "
+                             f"got {len(rho_eps)} values: {rho_eps!r}.")
+        for value in rho_eps:
+            _check_param("rho_eps", value, low=0, high=0.5, low_open=True)
+    else:
+        _check_param("rho_eps", rho_eps, low=0, high=0.5, low_open=True)
+
+
+def floor_at(rho_eps, progress: float) -> float:
+    """The floor ``rho_eps`` in force when a share ``progress`` of the budget is used: the
+    number itself, or for a pair ``(start, end)`` the geometric path
+    ``start ** (1 - progress) * end ** progress`` between them."""
+    if isinstance(rho_eps, (tuple, list)):
+        start, end = (float(v) for v in rho_eps)
+        t = min(max(float(progress), 0.0), 1.0)
+        return float(start ** (1.0 - t) * end ** t)
+    return float(rho_eps)
+
+
 class BaseSearch(BaseEstimator):
     """The fit loop shared by all searches: a driver of one ask/tell optimiser.
 
@@ -1054,7 +1078,7 @@ class SATRSearch(BaseSearch):
                 raise ValueError(f"budget_power shapes the schedule of eta='budget' only; "
                                  f"with eta={self.eta!r} leave it None (or set "
                                  "eta='budget').")
-        _check_param("rho_eps", self.rho_eps, low=0, high=0.5, low_open=True)
+        _check_floor(self.rho_eps)
         optim._check_antithetic(self.antithetic, self.pop)
 
     _optimizer = optim.SATR
@@ -1062,19 +1086,21 @@ class SATRSearch(BaseSearch):
     def _optimizer_params(self):
         eta = budget_eta(self.pop, None, 0.0, self.budget_power) \
             if isinstance(self.eta, str) else self.eta
-        return {"eta": eta, "rho_eps": self.rho_eps, "antithetic": self.antithetic}
+        return {"eta": eta, "rho_eps": floor_at(self.rho_eps, 0.0),
+                "antithetic": self.antithetic}
 
     def _set_step_size(self, opt):
+        # the optimiser's own values too, so that its get_params and files say what it used
+        if not isinstance(self.rho_eps, numbers.Real):
+            opt.rho_eps = opt.rule.rho_eps = floor_at(self.rho_eps, self._progress_fraction())
         if self.eta == "budget":
-            eta = budget_eta(self.pop, self._budget_fraction_per_generation(),
-                             self._progress_fraction(), self.budget_power)
+            opt.eta = opt.rule.eta = budget_eta(
+                self.pop, self._budget_fraction_per_generation(), self._progress_fraction(),
+                self.budget_power)
         elif self.eta == "signal":
-            eta = signal_eta(self.pop, self._budget_fraction_per_generation(),
-                             self._progress_fraction(), *self._signal_so_far())
-        else:
-            return
-        # the optimiser's own eta too, so that its get_params and files say what it used
-        opt.eta = opt.rule.eta = eta
+            opt.eta = opt.rule.eta = signal_eta(
+                self.pop, self._budget_fraction_per_generation(), self._progress_fraction(),
+                *self._signal_so_far())
 
     def _signal_so_far(self):
         """``(spent, estimate, reference)`` for :func:`signal_eta`, from ``history_``: the
