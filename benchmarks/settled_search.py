@@ -24,7 +24,8 @@ before running it (no real column, no ``flips/s``), e.g. SATR's fixed step with 
 the probabilities against EC:
 
     python benchmarks/settled_search.py --dim 5000 --walk ec,pop=64,generations=240 \
-        satr,pop=16,eta=8,rho_eps=0.005,generations=900
+        satr,pop=16,eta=8,rho_eps=0.005,generations=900 \
+        satr,pop=16,eta=8,rho_eps=0.01to0.001,generations=900
 """
 
 from __future__ import annotations
@@ -45,18 +46,25 @@ DEFAULT_DIR = os.path.join(HERE, "results", "learning")
 def replay(algo, params, history, dim, seed=0):
     """The run's generations on random rankings; the figures above (walk side)."""
     from satrlearn.optim import EC, SATR
+    from satrlearn.search import floor_at
 
     pop = int(params["pop"])
+    floor = params.get("rho_eps", 1e-3)
+    floor = tuple(floor) if isinstance(floor, (list, tuple)) else float(floor)
+    # the share of the budget used before each generation (wall time, or generations)
+    wall = np.asarray(history["wall_time"], dtype=float)
+    budget = float(params.get("max_time") or wall[-1])
+    progress = np.concatenate([[0.0], wall[:-1]]) / budget
     antithetic = bool(params.get("antithetic", False))
     if algo == "ec":
         opt = EC(n_params=dim, pop=pop, learning_rate=float(params["learning_rate"]),
-                 rho_eps=float(params.get("rho_eps", 1e-3)), antithetic=antithetic,
+                 rho_eps=floor_at(floor, 0.0), antithetic=antithetic,
                  random_state=seed)
         etas = None
     else:
         etas = np.asarray(history["eta"], dtype=float)
         opt = SATR(n_params=dim, pop=pop, eta=float(etas[0]),
-                   rho_eps=float(params.get("rho_eps", 1e-3)), antithetic=antithetic,
+                   rho_eps=floor_at(floor, 0.0), antithetic=antithetic,
                    random_state=seed)
     rng = np.random.default_rng(seed)
     gens = len(history["wall_time"])
@@ -66,6 +74,7 @@ def replay(algo, params, history, dim, seed=0):
     for g in range(gens):
         if etas is not None:
             opt.rule.eta = float(etas[g])
+        opt.rule.rho_eps = floor_at(floor, progress[g])
         old = opt.state["rho"].copy()
         opt.ask()
         info = opt.tell(rng.standard_normal(pop))  # its kl: the exact KL of the move
@@ -97,6 +106,8 @@ def parse_walk(text):
                              f"rho_eps, learning_rate, generations")
         if key == "generations":
             generations = int(value)
+        elif key == "rho_eps" and "to" in value:  # a falling floor, START to END
+            params[key] = tuple(float(v) for v in value.split("to"))
         else:
             params[key] = float(value)
     if algo == "satr" and "eta" not in params:

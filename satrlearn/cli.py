@@ -128,7 +128,16 @@ _n_jobs = _number_arg(int, lambda v: v != 0,
                       "a worker count (1, 2, ...) or -1 for every core; 0 workers cannot run "
                       "anything")
 _positive_float = _number_arg(float, lambda v: v > 0, "a positive finite number")
-_probability_floor = _number_arg(float, lambda v: 0 < v < 0.5, "a number between 0 and 0.5")
+_one_floor = _number_arg(float, lambda v: 0 < v < 0.5, "a number between 0 and 0.5")
+
+
+def _probability_floor(text):
+    """``X`` or ``START,END`` (a floor that falls over the budget), each in (0, 0.5)."""
+    parts = text.split(",")
+    if len(parts) > 2:
+        raise argparse.ArgumentTypeError(f"expected X or START,END, got {text!r}")
+    values = tuple(_one_floor(part) for part in parts)
+    return values[0] if len(values) == 1 else values
 
 
 def _reward_offset(text):
@@ -338,6 +347,9 @@ def _make_estimator(args):
             raise UsageError(f"{flag} applies to --algo {' or '.join(users)}, not "
                              f"{args.algo}; drop it or change --algo.")
         extra[allowed[dest]] = value
+    if isinstance(getattr(args, "rho_eps", None), tuple) and args.algo != "satr":
+        raise UsageError("--rho-eps START,END (a floor that falls over the budget) applies to "
+                         f"--algo satr, not {args.algo}; give one number.")
     if getattr(args, "budget_power", None) is not None and args.eta not in (None, "budget"):
         raise UsageError(f"--budget-power shapes the schedule of --eta budget only, not --eta "
                          f"{args.eta}; drop one of them.")
@@ -954,7 +966,9 @@ def _add_train_arguments(parser):
                              "default: SATRSearch's, 1)")
     parser.add_argument("--rho-eps", type=_probability_floor, default=None, metavar="X",
                         help="keep every connection's probability in [X, 1 - X], a floor on "
-                             "exploration (satr and ec; default: the estimator's, 0.001)")
+                             "exploration (satr and ec; default: the estimator's, 0.001); "
+                             "START,END lowers it geometrically from START to END over the "
+                             "budget (satr only)")
     parser.add_argument("--antithetic", action="store_true",
                         help="draw candidates in pairs from the same uniforms (satr and ec)")
     parser.add_argument("--learning-rate", type=_positive_float, default=None,

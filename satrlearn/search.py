@@ -1040,8 +1040,13 @@ class SATRSearch(BaseSearch):
         time on 2 cores on Hopper-v5 and Walker2d-v5; at 10 minutes 0.5 did better on
         Hopper-v5 and on two of three Walker2d-v5 seeds, the third stalling at its flat
         start (docs/tuning.md). None takes :data:`BUDGET_POWER` (1).
-    rho_eps : float, default=1e-3
-        ``rho`` is kept in ``[rho_eps, 1 - rho_eps]``.
+    rho_eps : float or (float, float), default=1e-3
+        ``rho`` is kept in ``[rho_eps, 1 - rho_eps]``: a floor on exploration, since every
+        sample then differs from the most likely network in about ``rho_eps`` of the
+        settled connections, and a settled connection can be moved back. A pair
+        ``(start, end)`` lowers the floor geometrically from ``start`` to ``end`` as the
+        budget is used (:func:`floor_at`): a search that keeps moving early and settles
+        late. Each in (0, 0.5].
     antithetic : bool, default=False
         Draw candidates in pairs from the same uniforms (``u < rho`` and ``1 - u < rho``),
         as ES draws ``mu +/- sigma eps``; the twins also share their initial membranes.

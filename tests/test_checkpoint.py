@@ -51,6 +51,23 @@ def test_interrupt_then_resume_is_bit_identical(Est, tmp_path):
     same_run(full, est)
 
 
+def test_a_falling_floor_resumes_bit_identical(tmp_path):
+    kw = dict(**TINY, n_generations=4, eta=8.0, rho_eps=(0.05, 0.002))
+    full = SATRSearch(**kw).fit("CartPole-v1")
+
+    def stop_at_2(est, record):
+        if record["generation"] == 2:
+            raise KeyboardInterrupt
+
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        SATRSearch(**kw, checkpoint_dir=tmp_path, callbacks=[stop_at_2]).fit("CartPole-v1")
+    est = load_checkpoint(tmp_path)
+    assert list(est.rho_eps) == [0.05, 0.002]
+    est.resume()
+    same_run(full, est)
+    assert est._opt.rule.rho_eps == full._opt.rule.rho_eps < 0.05
+
+
 def test_checkpoint_every_and_contents(tmp_path):
     est = SATRSearch(**TINY, n_generations=3, checkpoint_dir=tmp_path, checkpoint_every=2)
     writes = []

@@ -448,10 +448,18 @@ def test_rho_eps_reaches_the_estimator(capsys):
     assert cli._make_estimator(cli.build_parser().parse_args(["train"])).rho_eps == 1e-3
     code = cli.main(["train", *TINY, "--algo", "es", "--rho-eps", "0.01"])
     _assert_clean_error(code, capsys.readouterr().err, "--rho-eps", "satr or ec")
-    for bad in ("0", "0.5", "-0.1", "nan", "x"):
+    for bad in ("0", "0.5", "-0.1", "nan", "x", "0.01,0", "0.01,0.005,0.001", "0.01,"):
         with pytest.raises(SystemExit):
             cli.build_parser().parse_args(["train", "--rho-eps", bad])
     assert "between 0 and 0.5" in capsys.readouterr().err
+
+
+def test_a_falling_rho_eps_reaches_satr_only(capsys):
+    est = cli._make_estimator(cli.build_parser().parse_args(
+        ["train", "--eta", "8", "--rho-eps", "0.01,0.001"]))
+    assert est.rho_eps == (0.01, 0.001)
+    code = cli.main(["train", *TINY, "--algo", "ec", "--rho-eps", "0.01,0.001"])
+    _assert_clean_error(code, capsys.readouterr().err, "--rho-eps", "satr")
 
 
 def test_antithetic_flag(capsys):

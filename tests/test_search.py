@@ -170,6 +170,11 @@ def test_bad_common_params(Est, kw, match):
     (SATRSearch, {"eta": -1.0}, "eta must be > 0"),
     (SATRSearch, {"eta": float("nan")}, "eta must be finite"),
     (SATRSearch, {"rho_eps": 0.7}, "rho_eps"),
+    (SATRSearch, {"rho_eps": (0.01,)}, "rho_eps must be a number or a pair"),
+    (SATRSearch, {"rho_eps": (0.01, 0.002, 0.001)}, "pair"),
+    (SATRSearch, {"rho_eps": (0.01, 0.0)}, "rho_eps must be > 0"),
+    (SATRSearch, {"rho_eps": (0.6, 0.001)}, "rho_eps must be <= 0.5"),
+    (SATRSearch, {"rho_eps": ("0.01", 0.001)}, "rho_eps must be a number"),
     (ECSearch, {"learning_rate": 0.0}, "learning_rate"),
     (ECSearch, {"trust_region": -0.1}, "trust_region"),
     (ESSearch, {"sigma": float("inf")}, "sigma"),
@@ -302,3 +307,32 @@ def test_a_candidates_fault_names_the_candidate():
                                            "raised RuntimeError"):
         run_episodes(config, params, ActionMap(envs[0].action_space), ObservationNormalizer(3),
                      envs, [0], [np.random.default_rng(i) for i in range(2)], labels=[7, 8])
+
+
+def test_floor_at_follows_the_geometric_path():
+    from satrlearn.search import floor_at
+    assert floor_at(0.004, 0.7) == 0.004
+    assert floor_at((0.01, 0.001), 0.0) == pytest.approx(0.01)
+    assert floor_at((0.01, 0.001), 0.5) == pytest.approx(np.sqrt(0.01 * 0.001))
+    assert floor_at([0.01, 0.001], 1.0) == pytest.approx(0.001)
+    assert floor_at((0.01, 0.001), 2.0) == pytest.approx(0.001)  # past the budget: the end
+
+
+def test_a_falling_floor_moves_with_the_budget():
+    seen = []
+
+    def record_floor(est, record):
+        rho = est.distribution_["rho"]
+        seen.append((est._opt.rule.rho_eps, float(rho.min()), float(rho.max())))
+
+    est = SATRSearch(**{**TINY, "pop": 8, "n_generations": 5}, eta=8.0, rho_eps=(0.05, 0.002),
+                     callbacks=[record_floor]).fit(stub())
+    floors = [f for f, _, _ in seen]
+    # the floor before generation g is the path's value at (g - 1) / 5 of the budget
+    np.testing.assert_allclose(floors, [0.05 ** (1 - t) * 0.002 ** t
+                                        for t in np.arange(5) / 5])
+    for floor, low, high in seen:
+        assert low >= floor - 1e-12 and high <= 1 - floor + 1e-12
+    assert seen[0][1] == pytest.approx(0.05)  # eta=8 pins some connections at once
+    assert est.get_params()["rho_eps"] == (0.05, 0.002)  # the parameter itself is untouched
+    assert clone(est).rho_eps == (0.05, 0.002)
