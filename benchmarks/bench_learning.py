@@ -70,6 +70,7 @@ ALGOS = {"satr": "SATRSearch", "ec": "ECSearch", "es": "ESSearch"}
 MINUTES = 10.0                      # the budget, and the last time point but on Walker2d
 LONGER_TASKS = ("Walker2d-v5",)     # these also get a time point at 1.5 x MINUTES
 LEGACY_K_IN = 0.1                   # the input gain of every record before 2026-12-04
+LEGACY_SATR_ETA = "budget"          # SATRSearch's eta in every record before 2026-12-05
 #: the estimators' default populations when the first records were made (SATR's is 16
 #: since 2026-12-04): a run at another population, a default included, is labelled -pop<N>
 LEGACY_POPS = {"satr": 32, "ec": 64, "es": 64}
@@ -123,6 +124,13 @@ def default_pop(algo):
     return getattr(satrlearn, ALGOS[algo])().pop
 
 
+def default_eta():
+    """SATRSearch's ``eta`` by default."""
+    import satrlearn
+
+    return satrlearn.SATRSearch().eta
+
+
 def default_offset_schedule(algo):
     """The reward offset's schedule of ``algo``'s estimator by default."""
     import satrlearn
@@ -144,6 +152,8 @@ def run_label(algo, pop=None, eta=None, k_in=None, offset_schedule=None):
     label = algo
     if pop is not None:
         label += f"-pop{pop}"
+    if eta is None and algo == "satr" and default_eta() != LEGACY_SATR_ETA:
+        eta = default_eta()  # runs of the default before it changed carry no -eta
     if eta is not None:
         label += f"-eta{eta if isinstance(eta, str) else format(eta, 'g')}"
     if k_in is not None and k_in != LEGACY_K_IN:

@@ -156,11 +156,11 @@ def _eval_every(text):
 
 
 def _eta(text):
-    """``budget``, ``signal`` or a positive finite number."""
-    if text in ("budget", "signal"):
+    """``steady``, ``budget``, ``signal`` or a positive finite number."""
+    if text in ("steady", "budget", "signal"):
         return text
     return _number_arg(float, lambda v: v > 0,
-                       "'budget', 'signal' or a positive finite number")(text)
+                       "'steady', 'budget', 'signal' or a positive finite number")(text)
 
 
 # --- history files -----------------------------------------------------------------------
@@ -350,9 +350,11 @@ def _make_estimator(args):
     if isinstance(getattr(args, "rho_eps", None), tuple) and args.algo != "satr":
         raise UsageError("--rho-eps START,END (a floor that falls over the budget) applies to "
                          f"--algo satr, not {args.algo}; give one number.")
-    if getattr(args, "budget_power", None) is not None and args.eta not in (None, "budget"):
-        raise UsageError(f"--budget-power shapes the schedule of --eta budget only, not --eta "
-                         f"{args.eta}; drop one of them.")
+    if getattr(args, "budget_power", None) is not None:
+        if args.eta not in (None, "budget"):
+            raise UsageError(f"--budget-power shapes the schedule of --eta budget only, not "
+                             f"--eta {args.eta}; drop one of them.")
+        extra["eta"] = "budget"
     pop = args.pop if args.pop is not None else cls().get_params()["pop"]
     if (args.algo == "es" or args.antithetic) and pop % 2:
         why = "--algo es samples" if args.algo == "es" else "--antithetic samples"
@@ -957,18 +959,21 @@ def _add_train_arguments(parser):
     parser.add_argument("--seed", type=_nonnegative_int, default=d["seed"],
                         help=f"random seed (default {d['seed']})")
     parser.add_argument("--eta", type=_eta, default=None,
-                        help="SATR step size, 'budget' to set it from the population and "
-                             "the budget, or 'signal' to spend the same budget where the "
-                             "signal estimate is (satr only; default: SATRSearch's, 'budget')")
+                        help="SATR step size: 'steady' for the same log-odds step per "
+                             "generation at any population, 'budget' to set it from the "
+                             "population and the budget, 'signal' to spend the same budget "
+                             "where the signal estimate is, or a number (satr only; default: "
+                             "SATRSearch's, 'steady')")
     parser.add_argument("--budget-power", type=_positive_float, default=None,
-                        help="with --eta budget, how the schedule spreads the distribution's "
-                             "settling over the budget: 1 evenly, under 1 sooner (satr only; "
-                             "default: SATRSearch's, 1)")
+                        help="implies --eta budget: how its schedule spreads the "
+                             "distribution's settling over the budget: 1 evenly, under 1 "
+                             "sooner (satr only; default: SATRSearch's, 1)")
     parser.add_argument("--rho-eps", type=_probability_floor, default=None, metavar="X",
                         help="keep every connection's probability in [X, 1 - X], a floor on "
-                             "exploration (satr and ec; default: the estimator's, 0.001); "
-                             "START,END lowers it geometrically from START to END over the "
-                             "budget (satr only)")
+                             "exploration (satr and ec); START,END lowers it geometrically "
+                             "from START to END over the budget (satr only; default: "
+                             "the estimator's: for satr 0.01,0.001 with --eta steady, else "
+                             "0.001)")
     parser.add_argument("--antithetic", action="store_true",
                         help="draw candidates in pairs from the same uniforms (satr and ec)")
     parser.add_argument("--learning-rate", type=_positive_float, default=None,

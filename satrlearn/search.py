@@ -211,10 +211,30 @@ def signal_eta(pop: int, fraction, used: float, spent: float, estimate: float,
     return float(np.sqrt(variance) * int(pop) / np.sqrt(_rank_energy(pop)))
 
 
+#: ``eta="steady"``: the variance by which one generation moves each connection's log-odds
+#: when the ranking is sampling noise, whatever the population: ``eta=8`` at a population of
+#: 16 (EC's settled search under SATR's rule, docs/tuning.md)
+STEADY_LOGIT_VARIANCE = 8.0 ** 2 * _rank_energy(16) / 16 ** 2
+#: ``rho_eps="auto"`` with ``eta="steady"``: the floor falls geometrically from the first
+#: to the second over the budget (:func:`floor_at`)
+STEADY_FLOOR = (0.01, 0.001)
+
+
+def steady_eta(pop: int) -> float:
+    """SATR's ``eta`` for ``eta="steady"``: the step that moves each connection's log-odds
+    by :data:`STEADY_LOGIT_VARIANCE` per generation under a ranking that carries no
+    information (8 at a population of 16, about 16.8 at 64)."""
+    return float(np.sqrt(STEADY_LOGIT_VARIANCE) * int(pop) / np.sqrt(_rank_energy(pop)))
+
+
 def _check_floor(rho_eps):
-    """Raise an error naming ``rho_eps`` unless it is a number in (0, 0.5] or a pair
-    ``(start, end)`` of them."""
-    if isinstance(rho_eps, (tuple, list)):
+    """Raise an error naming ``rho_eps`` unless it is ``"auto"``, a number in (0, 0.5] or a
+    pair ``(start, end)`` of them."""
+    if isinstance(rho_eps, str):
+        if rho_eps != "auto":
+            raise ValueError(f"rho_eps must be 'auto', a number or a pair (start, end) of "
+                             f"numbers, got {rho_eps!r}.")
+    elif isinstance(rho_eps, (tuple, list)):
         if len(rho_eps) != 2:
             raise ValueError(f"rho_eps must be a number or a pair (start, end) of numbers, "
                              f"got {len(rho_eps)} values: {rho_eps!r}.")
@@ -1019,18 +1039,23 @@ class SATRSearch(BaseSearch):
         Hopper-v5 (docs/tuning.md). A generation waits for its slowest worker, so with many
         cores a population of a few candidates per core (e.g. 32 or 64 on 8 cores) keeps
         them busier.
-    eta : "budget", "signal" or float, default="budget"
+    eta : "steady", "budget", "signal" or float, default="steady"
         Step size of the SATR update. At populations far smaller than the number of
-        connections it sets how fast the distribution stops exploring (docs/tuning.md).
+        connections the ranking is mostly sampling noise, so the step sets how fast the
+        distribution settles and how much a settled one still moves (docs/concepts.md).
+        ``"steady"`` moves each connection's log-odds by the same variance every generation
+        at any population (:func:`steady_eta`: 8 at ``pop=16``): the distribution settles
+        within about a hundred generations onto the floor ``rho_eps`` and keeps moving
+        there, every connection still able to change sides, as EC's Adam steps do; with
+        the default falling floor it settles further as the budget ends.
         ``"budget"`` sets it anew every generation from the population and the share of the
         budget (``n_generations``, ``total_timesteps`` or ``max_time``) the generation uses,
         so that the distribution settles when the budget ends, whatever the population
         and the budget (:func:`budget_eta`). ``"signal"`` spends the same total step, but
         gives each generation more or less of it as the signal-path estimate of the
         signal energy (``signal_path`` in ``history_``) is above or below its mean so far
-        (:func:`signal_eta`; docs/concepts.md). A number fixes it: the distribution then
-        settles after a number of generations set by ``eta`` and ``pop`` alone (about 40 at
-        ``eta=15, pop=64``), whatever the budget.
+        (:func:`signal_eta`). A number fixes it (the paper's form), e.g. ``eta=8`` is
+        ``"steady"`` at ``pop=16``.
     budget_power : float or None, default=None
         With ``eta="budget"``, how the schedule spreads the log-odds variance over the
         budget: by the time a share ``t`` of the budget is used, the walk has reached
@@ -1040,13 +1065,14 @@ class SATRSearch(BaseSearch):
         time on 2 cores on Hopper-v5 and Walker2d-v5; at 10 minutes 0.5 did better on
         Hopper-v5 and on two of three Walker2d-v5 seeds, the third stalling at its flat
         start (docs/tuning.md). None takes :data:`BUDGET_POWER` (1).
-    rho_eps : float or (float, float), default=1e-3
+    rho_eps : "auto", float or (float, float), default="auto"
         ``rho`` is kept in ``[rho_eps, 1 - rho_eps]``: a floor on exploration, since every
         sample then differs from the most likely network in about ``rho_eps`` of the
         settled connections, and a settled connection can be moved back. A pair
         ``(start, end)`` lowers the floor geometrically from ``start`` to ``end`` as the
         budget is used (:func:`floor_at`): a search that keeps moving early and settles
-        late. Each in (0, 0.5].
+        late. Each in (0, 0.5]. ``"auto"`` is :data:`STEADY_FLOOR` (0.01 falling to 0.001)
+        with ``eta="steady"`` and the paper's 0.001 otherwise.
     antithetic : bool, default=False
         Draw candidates in pairs from the same uniforms (``u < rho`` and ``1 - u < rho``),
         as ES draws ``mu +/- sigma eps``; the twins also share their initial membranes.
@@ -1059,8 +1085,8 @@ class SATRSearch(BaseSearch):
     >>> est.score("CartPole-v1", n_episodes=3)  # doctest: +SKIP
     """
 
-    def __init__(self, pop=16, n_generations=None, *, eta="budget", budget_power=None,
-                 rho_eps=1e-3, antithetic=False,
+    def __init__(self, pop=16, n_generations=None, *, eta="steady", budget_power=None,
+                 rho_eps="auto", antithetic=False,
                  total_timesteps=None, max_time=None, reward_offset="auto",
                  offset_schedule="survival", eval_every="auto", eval_episodes=5, n_episodes=1,
                  n_hidden=256, excitatory_ratio=0.5, network_params=None,
@@ -1072,9 +1098,9 @@ class SATRSearch(BaseSearch):
 
     def _validate_strategy_params(self):
         if isinstance(self.eta, str):
-            if self.eta not in ("budget", "signal"):
-                raise ValueError(f"eta must be a positive number, 'budget' or 'signal', got "
-                                 f"{self.eta!r}.")
+            if self.eta not in ("steady", "budget", "signal"):
+                raise ValueError(f"eta must be a positive number, 'steady', 'budget' or "
+                                 f"'signal', got {self.eta!r}.")
         else:
             _check_param("eta", self.eta, low=0, low_open=True)
         if self.budget_power is not None:
@@ -1088,16 +1114,28 @@ class SATRSearch(BaseSearch):
 
     _optimizer = optim.SATR
 
+    def _floor(self):
+        """``rho_eps`` with ``"auto"`` resolved: :data:`STEADY_FLOOR` with ``eta="steady"``,
+        else 0.001 (the paper's)."""
+        if isinstance(self.rho_eps, str):
+            return STEADY_FLOOR if self.eta == "steady" else 1e-3
+        return self.rho_eps
+
     def _optimizer_params(self):
-        eta = budget_eta(self.pop, None, 0.0, self.budget_power) \
-            if isinstance(self.eta, str) else self.eta
-        return {"eta": eta, "rho_eps": floor_at(self.rho_eps, 0.0),
+        if self.eta == "steady":
+            eta = steady_eta(self.pop)
+        elif isinstance(self.eta, str):
+            eta = budget_eta(self.pop, None, 0.0, self.budget_power)
+        else:
+            eta = self.eta
+        return {"eta": eta, "rho_eps": floor_at(self._floor(), 0.0),
                 "antithetic": self.antithetic}
 
     def _set_step_size(self, opt):
         # the optimiser's own values too, so that its get_params and files say what it used
-        if not isinstance(self.rho_eps, numbers.Real):
-            opt.rho_eps = opt.rule.rho_eps = floor_at(self.rho_eps, self._progress_fraction())
+        floor = self._floor()
+        if not isinstance(floor, numbers.Real):
+            opt.rho_eps = opt.rule.rho_eps = floor_at(floor, self._progress_fraction())
         if self.eta == "budget":
             opt.eta = opt.rule.eta = budget_eta(
                 self.pop, self._budget_fraction_per_generation(), self._progress_fraction(),

@@ -445,7 +445,7 @@ def test_rho_eps_reaches_the_estimator(capsys):
     est = cli._make_estimator(cli.build_parser().parse_args(
         ["train", "--algo", "ec", "--rho-eps", "0.01"]))
     assert type(est).__name__ == "ECSearch" and est.rho_eps == 0.01
-    assert cli._make_estimator(cli.build_parser().parse_args(["train"])).rho_eps == 1e-3
+    assert cli._make_estimator(cli.build_parser().parse_args(["train"])).rho_eps == "auto"
     code = cli.main(["train", *TINY, "--algo", "es", "--rho-eps", "0.01"])
     _assert_clean_error(code, capsys.readouterr().err, "--rho-eps", "satr or ec")
     for bad in ("0", "0.5", "-0.1", "nan", "x", "0.01,0", "0.01,0.005,0.001", "0.01,"):

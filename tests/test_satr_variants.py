@@ -57,7 +57,7 @@ def test_budget_power_of_the_estimator_shapes_its_schedule(monkeypatch):
 
     def etas(**kw):
         seen = []
-        SATRSearch(**TINY, n_generations=5, callbacks=[lambda est, rec: seen.append(
+        SATRSearch(**TINY, eta="budget", n_generations=5, callbacks=[lambda est, rec: seen.append(
             est._opt.rule.eta)], **kw).fit(stub)
         return np.array(seen)
 
@@ -207,7 +207,7 @@ def test_signal_eta_spends_the_budget_and_resumes_bit_identically(tmp_path):
 
 
 @pytest.mark.parametrize("value, error, message", [
-    ("fast", ValueError, "eta must be a positive number, 'budget' or 'signal'"),
+    ("fast", ValueError, "eta must be a positive number, 'steady', 'budget' or 'signal'"),
     (-1.0, ValueError, "eta must be > 0"),
 ])
 def test_bad_eta_names_the_parameter(value, error, message):
