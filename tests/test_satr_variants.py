@@ -9,7 +9,8 @@ import pytest
 import satrlearn.optim as optim
 from satrlearn import ECSearch, ESSearch, SATRSearch, load_checkpoint
 from satrlearn.search import (BUDGET_FIRST_FRACTION, BUDGET_LOGIT_VARIANCE, SIGNAL_RANGE,
-                              budget_eta, signal_eta)
+                              STEADY_FLOOR, STEADY_LOGIT_VARIANCE, budget_eta, floor_at,
+                              signal_eta, steady_eta)
 from satrlearn.strategies.bernoulli import bernoulli_entropy
 
 from .stub_env import StubEnv
@@ -111,6 +112,41 @@ def test_noise_alone_settles_the_distribution_at_the_end_of_any_budget():
             opt.tell(rng.standard_normal(pop))
         entropies.append(bernoulli_entropy(opt.state["rho"]))
     assert entropies[0] < 0.5 * entropies[1], entropies
+
+
+def test_steady_eta_moves_the_log_odds_alike_at_any_population():
+    """eta="steady": one generation under a ranking that carries no information moves each
+    connection's log-odds (from rho = 0.5) by STEADY_LOGIT_VARIANCE whatever the
+    population; 8 at 16, the setting it was chosen from."""
+    assert steady_eta(16) == pytest.approx(8.0)
+    assert steady_eta(64) > steady_eta(32) > steady_eta(16)
+    rng = np.random.default_rng(0)
+    for pop in (16, 64):
+        moves = []
+        for seed in range(20):
+            opt = optim.SATR(n_params=5000, pop=pop, eta=steady_eta(pop), rho_eps=1e-6,
+                             random_state=seed)
+            opt.ask()
+            opt.tell(rng.standard_normal(pop))
+            # the log-odds move to first order, d(rho) / (rho (1 - rho)) from rho = 0.5
+            moves.append((opt.state["rho"] - 0.5) / 0.25)
+        assert np.var(moves) == pytest.approx(STEADY_LOGIT_VARIANCE, rel=0.1), pop
+
+
+def test_steady_is_the_default_with_a_floor_falling_over_the_budget():
+    seen = []
+    est = SATRSearch(**TINY, n_generations=4, callbacks=[
+        lambda est, rec: seen.append((est._opt.rule.eta, est._opt.rule.rho_eps))]).fit(stub)
+    assert est.eta == "steady" and est.rho_eps == "auto"
+    assert [eta for eta, _ in seen] == [pytest.approx(steady_eta(6))] * 4
+    np.testing.assert_allclose([floor for _, floor in seen],
+                               [floor_at(STEADY_FLOOR, g / 4) for g in range(4)])
+    # "auto" is the paper's 0.001 with every other eta
+    for eta in ("budget", "signal", 7.0):
+        fitted = SATRSearch(**TINY, eta=eta, n_generations=2).fit(stub)
+        assert fitted._opt.rule.rho_eps == 1e-3, eta
+    with pytest.raises(ValueError, match="rho_eps must be 'auto'"):
+        SATRSearch(**TINY, rho_eps="falling", n_generations=2).fit(stub)
 
 
 def test_generation_budget_gives_a_constant_step():
