@@ -469,6 +469,12 @@ SELECTION_LABELS = {m: tuple(f"{label}-sel4" for label in labels)
 #: 40 generations; EC and ES at 64 every 10, as before
 AUTO_EVAL_LABELS = {"SATR": ("satr-pop16-kin0.3-offsurvival0.25-sel4-ev40",),
                     "EC": SELECTION_LABELS["EC"], "ES": SELECTION_LABELS["ES"]}
+#: and with SATR's ``eta="steady"`` and the floor falling from 0.01 to 0.001 (the defaults
+#: since 2026-12-05's second session; at population 16 the same as ``--eta 8 --rho-eps
+#: 0.01,0.001``)
+STEADY_LABELS = {"SATR": ("satr-pop16-eta8-kin0.3-offsurvival0.25-eps0.01to0.001-sel4-ev40",
+                          "satr-pop16-etasteady-kin0.3-offsurvival0.25-sel4-ev40"),
+                 "EC": SELECTION_LABELS["EC"], "ES": SELECTION_LABELS["ES"]}
 
 
 def _without_schedule(label):
@@ -565,7 +571,11 @@ def summary_text(records):
             "The same with `eval_every=\"auto\"` (the default since 2026-12-05: one "
             "evaluation per 640 training episodes, so SATR at population 16 evaluates every "
             "40 generations, label `-ev40`, and EC and ES at 64 every 10 as before):\n\n"
-            + versus_table(records, AUTO_EVAL_LABELS) + "\n")
+            + versus_table(records, AUTO_EVAL_LABELS) + "\n\nThe same with SATR's "
+            "`eta=\"steady\"` and `rho_eps` falling from 0.01 to 0.001 over the budget (the "
+            "defaults since the second session of 2026-12-05; labels `-eta8-...-eps0.01to0.001`, "
+            "the same setting at population 16, and `-etasteady`):\n\n"
+            + versus_table(records, STEADY_LABELS) + "\n")
 
 
 def cmd_summary(args):
@@ -589,9 +599,10 @@ def main(argv=None):
     run.add_argument("--algo", choices=list(ALGOS), default="satr")
     run.add_argument("--pop", type=int, default=None, help="population (default: the "
                      "estimator's)")
-    run.add_argument("--eta", type=lambda t: t if t in ("budget", "signal") else float(t),
-                     default=None,
-                     help="SATR's eta, a number, 'budget' or 'signal' (default: SATRSearch's)")
+    run.add_argument("--eta",
+                     type=lambda t: t if t in ("steady", "budget", "signal") else float(t),
+                     default=None, help="SATR's eta, a number, 'steady', 'budget' or 'signal' "
+                     "(default: SATRSearch's)")
     run.add_argument("--k-in", type=float, default=None,
                      help="the network's input gain (default: the library's, 0.3 since "
                           "2026-12-04; runs with another gain than 0.1 are labelled -kin<K>)")
