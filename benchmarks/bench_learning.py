@@ -89,6 +89,9 @@ def json_params(est):
     for key, value in est.get_params().items():
         if value is None or isinstance(value, (bool, int, float, str)):
             out[key] = value
+        elif isinstance(value, (tuple, list)) and all(
+                isinstance(v, (int, float)) for v in value):  # e.g. rho_eps=(start, end)
+            out[key] = list(value)
     return out
 
 
