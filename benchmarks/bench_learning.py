@@ -191,11 +191,11 @@ EVAL_EVERY = {}
 #: SATR's ``budget_power`` when given (``--budget-power``), by algo
 BUDGET_POWER = {}
 def _floor(text):
-    """``--rho-eps``: one number, or ``START,END`` (a pair)."""
-    values = tuple(float(v) for v in text.split(","))
-    if len(values) not in (1, 2):
-        raise argparse.ArgumentTypeError("expected X or START,END")
-    return values[0] if len(values) == 1 else values
+    """``--rho-eps``: one number, or ``START,END`` (a pair), parsed as ``satrlearn train``
+    parses it."""
+    from satrlearn.cli import _probability_floor
+
+    return _probability_floor(text)
 
 
 #: ``rho_eps`` (the clip that keeps every connection at least that uncertain) when given

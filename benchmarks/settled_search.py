@@ -46,13 +46,10 @@ DEFAULT_DIR = os.path.join(HERE, "results", "learning")
 def replay(algo, params, history, dim, seed=0):
     """The run's generations on random rankings; the figures above (walk side)."""
     from satrlearn.optim import EC, SATR
-    from satrlearn.search import STEADY_FLOOR, floor_at
+    from satrlearn.search import floor_at, resolve_floor
 
     pop = int(params["pop"])
-    floor = params.get("rho_eps", 1e-3)
-    if floor == "auto":  # SATRSearch's: the falling floor with eta="steady", else 0.001
-        floor = STEADY_FLOOR if params.get("eta") == "steady" else 1e-3
-    floor = tuple(floor) if isinstance(floor, (list, tuple)) else float(floor)
+    floor = resolve_floor(params.get("rho_eps", 1e-3), params.get("eta"))
     # the share of the budget used before each generation (wall time, or generations)
     wall = np.asarray(history["wall_time"], dtype=float)
     budget = float(params.get("max_time") or wall[-1])

@@ -244,6 +244,14 @@ def _check_floor(rho_eps):
         _check_param("rho_eps", rho_eps, low=0, high=0.5, low_open=True)
 
 
+def resolve_floor(rho_eps, eta):
+    """``rho_eps`` with ``"auto"`` resolved for SATR's ``eta``: :data:`STEADY_FLOOR` with
+    ``eta="steady"``, else the paper's 0.001; a number or a pair is returned as given."""
+    if isinstance(rho_eps, str):
+        return STEADY_FLOOR if eta == "steady" else 1e-3
+    return rho_eps
+
+
 def floor_at(rho_eps, progress: float) -> float:
     """The floor ``rho_eps`` in force when a share ``progress`` of the budget is used: the
     number itself, or for a pair ``(start, end)`` the geometric path
@@ -1114,13 +1122,6 @@ class SATRSearch(BaseSearch):
 
     _optimizer = optim.SATR
 
-    def _floor(self):
-        """``rho_eps`` with ``"auto"`` resolved: :data:`STEADY_FLOOR` with ``eta="steady"``,
-        else 0.001 (the paper's)."""
-        if isinstance(self.rho_eps, str):
-            return STEADY_FLOOR if self.eta == "steady" else 1e-3
-        return self.rho_eps
-
     def _optimizer_params(self):
         if self.eta == "steady":
             eta = steady_eta(self.pop)
@@ -1128,12 +1129,12 @@ class SATRSearch(BaseSearch):
             eta = budget_eta(self.pop, None, 0.0, self.budget_power)
         else:
             eta = self.eta
-        return {"eta": eta, "rho_eps": floor_at(self._floor(), 0.0),
+        return {"eta": eta, "rho_eps": floor_at(resolve_floor(self.rho_eps, self.eta), 0.0),
                 "antithetic": self.antithetic}
 
     def _set_step_size(self, opt):
         # the optimiser's own values too, so that its get_params and files say what it used
-        floor = self._floor()
+        floor = resolve_floor(self.rho_eps, self.eta)
         if not isinstance(floor, numbers.Real):
             opt.rho_eps = opt.rule.rho_eps = floor_at(floor, self._progress_fraction())
         if self.eta == "budget":

@@ -10,7 +10,7 @@ import satrlearn.optim as optim
 from satrlearn import ECSearch, ESSearch, SATRSearch, load_checkpoint
 from satrlearn.search import (BUDGET_FIRST_FRACTION, BUDGET_LOGIT_VARIANCE, SIGNAL_RANGE,
                               STEADY_FLOOR, STEADY_LOGIT_VARIANCE, budget_eta, floor_at,
-                              signal_eta, steady_eta)
+                              resolve_floor, signal_eta, steady_eta)
 from satrlearn.strategies.bernoulli import bernoulli_entropy
 
 from .stub_env import StubEnv
@@ -145,6 +145,9 @@ def test_steady_is_the_default_with_a_floor_falling_over_the_budget():
     for eta in ("budget", "signal", 7.0):
         fitted = SATRSearch(**TINY, eta=eta, n_generations=2).fit(stub)
         assert fitted._opt.rule.rho_eps == 1e-3, eta
+    assert resolve_floor("auto", "steady") == STEADY_FLOOR
+    assert resolve_floor("auto", 8.0) == 1e-3
+    assert resolve_floor((0.02, 0.01), "budget") == (0.02, 0.01)
     with pytest.raises(ValueError, match="rho_eps must be 'auto'"):
         SATRSearch(**TINY, rho_eps="falling", n_generations=2).fit(stub)
 
