@@ -11,6 +11,10 @@ script prints, per run and per method:
 - the chosen network's selection mean against its return on the benchmark's own fresh
   episodes (the selection picks the best of a few means, so it is still slightly
   optimistic),
+- what a choice that weighs spread (the selection mean less one standard error of it) would
+  have done: how often it picks another network, and whether a chosen network with a wide
+  spread in the selection loses more on fresh episodes than a steady one (if it does not,
+  the mean is the better rule),
 
 and, per task and seeds, the benchmark's true return of SATR and EC with the selection
 (``-sel<n>``) and without it (the same label without the suffix), mean over seeds.
@@ -84,6 +88,35 @@ def run_lines(records):
     return lines, summary
 
 
+def spread_lines(records, split=150.0):
+    """What a spread-weighted choice (selection mean less one standard error) would change.
+
+    The fresh return is known only for the network the fit chose, so this cannot score the
+    other rule; it shows how often the choice would differ and whether wide-spread choices
+    lose more on fresh episodes (the winner's curse grows with the standard error)."""
+    steady, wide, differs = [], [], 0
+    for rec in records:
+        point = rec["time_points"][-1]
+        sel = point.get("selection")
+        if sel is None:
+            continue
+        means, stds = np.asarray(sel["final_means"]), np.asarray(sel["final_stds"])
+        chosen = sel["chosen"]
+        differs += int(np.argmax(means - stds / np.sqrt(sel["episodes"])) != chosen)
+        loss = means[chosen] - point["return_mean"]
+        (wide if stds[chosen] >= split else steady).append(loss)
+    if not steady and not wide:
+        return []
+
+    def mean(values):
+        return f"{np.mean(values):.0f} ({len(values)} runs)" if values else "–"
+
+    return [f"mean less one standard error would choose another network in {differs} of "
+            f"{len(steady) + len(wide)} runs; the chosen network's selection mean less its "
+            f"fresh return: {mean(steady)} when its selection std is under {split:g}, "
+            f"{mean(wide)} when it is {split:g} or more"]
+
+
 def versus(records):
     """Mean true return over seeds with and without the selection, per task and seeds."""
     cells = defaultdict(dict)  # (task, seeds-group, method, selected) -> {seed: return}
@@ -122,7 +155,8 @@ def main(argv=None):
     if not lines:
         print("No run with a final selection (labels -sel<n>) yet.")
         return 1
-    print("\n".join(lines) + "\n\n" + "\n".join(summary) + "\n\n" + "\n".join(versus(records)))
+    print("\n".join(lines) + "\n\n" + "\n".join(summary + spread_lines(records)) + "\n\n"
+          + "\n".join(versus(records)))
     return 0
 
 
