@@ -478,6 +478,11 @@ AUTO_EVAL_LABELS = {"SATR": ("satr-pop16-kin0.3-offsurvival0.25-sel4-ev40",),
 STEADY_LABELS = {"SATR": ("satr-pop16-eta8-kin0.3-offsurvival0.25-eps0.01to0.001-sel4-ev40",
                           "satr-pop16-etasteady-kin0.3-offsurvival0.25-sel4-ev40"),
                  "EC": SELECTION_LABELS["EC"], "ES": SELECTION_LABELS["ES"]}
+#: and the same defaults at population 32 (``eta="steady"`` gives 11.7 there; evaluation
+#: every 20 generations): ``--pop 32``, or a default run once 32 is the default
+POP32_STEADY_LABELS = {"SATR": ("satr-pop32-etasteady-kin0.3-offsurvival0.25-sel4-ev20",
+                                "satr-etasteady-kin0.3-offsurvival0.25-sel4-ev20"),
+                       "EC": SELECTION_LABELS["EC"], "ES": SELECTION_LABELS["ES"]}
 
 
 def _without_schedule(label):
@@ -578,7 +583,10 @@ def summary_text(records):
             "`eta=\"steady\"` and `rho_eps` falling from 0.01 to 0.001 over the budget (the "
             "defaults since the second session of 2026-12-05; labels `-eta8-...-eps0.01to0.001`, "
             "the same setting at population 16, and `-etasteady`):\n\n"
-            + versus_table(records, STEADY_LABELS) + "\n")
+            + versus_table(records, STEADY_LABELS) + "\n\nThe same defaults with SATR at "
+            "population 32 (`--pop 32`: `eta=\"steady\"` gives 11.7 there, evaluation every "
+            "20 generations; label `-pop32-etasteady`):\n\n"
+            + versus_table(records, POP32_STEADY_LABELS) + "\n")
 
 
 def cmd_summary(args):
