@@ -198,6 +198,14 @@ def _floor(text):
     return _probability_floor(text)
 
 
+def _eta(text):
+    """``--eta``: a number, ``steady``, ``budget`` or ``signal``, parsed as ``satrlearn
+    train`` parses it."""
+    from satrlearn.cli import _eta as parse
+
+    return parse(text)
+
+
 #: ``rho_eps`` (the clip that keeps every connection at least that uncertain) when given
 #: (``--rho-eps``, SATR and EC), by algo
 RHO_EPS = {}
@@ -610,10 +618,8 @@ def main(argv=None):
     run.add_argument("--algo", choices=list(ALGOS), default="satr")
     run.add_argument("--pop", type=int, default=None, help="population (default: the "
                      "estimator's)")
-    run.add_argument("--eta",
-                     type=lambda t: t if t in ("steady", "budget", "signal") else float(t),
-                     default=None, help="SATR's eta, a number, 'steady', 'budget' or 'signal' "
-                     "(default: SATRSearch's)")
+    run.add_argument("--eta", type=_eta, default=None, help="SATR's eta, a number, "
+                     "'steady', 'budget' or 'signal' (default: SATRSearch's)")
     run.add_argument("--k-in", type=float, default=None,
                      help="the network's input gain (default: the library's, 0.3 since "
                           "2026-12-04; runs with another gain than 0.1 are labelled -kin<K>)")

@@ -167,8 +167,7 @@ def budget_eta(pop: int, fraction, used: float = 0.0, power=None) -> float:
         start = min(max(float(used), 0.0), 1.0)
         share = min(start + fraction, 1.0) ** power - start ** power
         share = max(share, 0.0)
-    return float(np.sqrt(BUDGET_LOGIT_VARIANCE * share) * int(pop)
-                 / np.sqrt(_rank_energy(pop)))
+    return _eta_for_variance(pop, BUDGET_LOGIT_VARIANCE * share)
 
 
 #: ``eta="signal"``: the signal estimate can scale a generation's share of the log-odds
@@ -180,6 +179,13 @@ def _rank_energy(pop: int) -> float:
     """Sum of squared centred ranks of ``pop`` candidates without ties."""
     n = int(pop)
     return n * (n + 1) / (12.0 * (n - 1))
+
+
+def _eta_for_variance(pop: int, variance: float) -> float:
+    """The ``eta`` whose step moves each connection's log-odds by ``variance`` in one
+    generation of ``pop`` candidates under a ranking that carries no information (noise of
+    standard deviation ``eta * sqrt(sum w^2) / N``)."""
+    return float(np.sqrt(variance) * int(pop) / np.sqrt(_rank_energy(pop)))
 
 
 def signal_eta(pop: int, fraction, used: float, spent: float, estimate: float,
@@ -207,8 +213,7 @@ def signal_eta(pop: int, fraction, used: float, spent: float, estimate: float,
     if np.isfinite(reference) and reference > 0 and np.isfinite(estimate):
         multiplier = float(np.clip(max(estimate, 0.0) / reference, 1.0 / SIGNAL_RANGE,
                                    SIGNAL_RANGE))
-    variance = min(remaining * share * multiplier, remaining)
-    return float(np.sqrt(variance) * int(pop) / np.sqrt(_rank_energy(pop)))
+    return _eta_for_variance(pop, min(remaining * share * multiplier, remaining))
 
 
 #: ``eta="steady"``: the variance by which one generation moves each connection's log-odds
@@ -224,7 +229,7 @@ def steady_eta(pop: int) -> float:
     """SATR's ``eta`` for ``eta="steady"``: the step that moves each connection's log-odds
     by :data:`STEADY_LOGIT_VARIANCE` per generation under a ranking that carries no
     information (8 at a population of 16, about 16.8 at 64)."""
-    return float(np.sqrt(STEADY_LOGIT_VARIANCE) * int(pop) / np.sqrt(_rank_energy(pop)))
+    return _eta_for_variance(pop, STEADY_LOGIT_VARIANCE)
 
 
 def _check_floor(rho_eps):
