@@ -636,9 +636,10 @@ def main(argv=None):
                      "another than 1 are labelled -bp<power>)")
     run.add_argument("--rho-eps", type=_floor, default=None,
                      help="SATR and EC: keep every connection probability in [x, 1 - x] "
-                     "(rho_eps; default the estimator's, 0.001; runs that set it are labelled "
-                     "-eps<x>). SATR also takes START,END: a floor that falls geometrically "
-                     "from START to END over the budget (labelled -eps<start>to<end>)")
+                     "(rho_eps; default the estimator's: SATR's 'auto', 0.01 falling to 0.001 "
+                     "with eta='steady', EC's 0.001; runs that set it are labelled -eps<x>). "
+                     "SATR also takes START,END: a floor that falls geometrically from START "
+                     "to END over the budget (labelled -eps<start>to<end>)")
     run.add_argument("--n-episodes", type=int, default=None,
                      help="episodes per candidate (n_episodes; default the estimator's, 1; "
                      "runs with another are labelled -ep<n>)")
